@@ -1,0 +1,106 @@
+// Package decompress recognises and decodes the compressed containers that
+// kernel files come in (module files such as kheaders.ko.xz, config.gz),
+// always with a cap on the decoded size so hostile input cannot exhaust
+// memory.
+package decompress
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// Format is a compression format recognised by its magic bytes.
+type Format string
+
+// The formats Sniff recognises.
+const (
+	None Format = ""
+	Gzip Format = "gzip"
+	XZ   Format = "xz"
+	Zstd Format = "zstd"
+)
+
+var magics = []struct {
+	f     Format
+	magic []byte
+}{
+	{Gzip, []byte{0x1f, 0x8b}},
+	{XZ, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}},
+	{Zstd, []byte{0x28, 0xb5, 0x2f, 0xfd}},
+}
+
+// Sniff returns the format whose magic bytes start data, or None.
+func Sniff(data []byte) Format {
+	for _, m := range magics {
+		if bytes.HasPrefix(data, m.magic) {
+			return m.f
+		}
+	}
+	return None
+}
+
+// ErrTooLarge means the decoded data would exceed the caller's cap.
+var ErrTooLarge = errors.New("decompressed data exceeds size limit")
+
+// Decode decodes data in format f, returning at most max bytes; more is
+// ErrTooLarge. Data must be exactly one compressed stream: corrupt data,
+// a bad checksum or trailing bytes are errors.
+func Decode(f Format, data []byte, max int64) ([]byte, error) {
+	var r io.Reader
+	br := bytes.NewReader(data)
+	switch f {
+	case Gzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		zr.Multistream(false)
+		r = zr
+	case XZ:
+		xr, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("xz: %w", err)
+		}
+		r = xr
+	case Zstd:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max)))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unknown compression format %q", f)
+	}
+	out, err := readCapped(r, max)
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = ErrTooLarge
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	if f == Gzip && br.Len() > 0 {
+		// One gzip member only (Multistream(false)); the flate reader
+		// reads a bytes.Reader exactly, so what is left is trailing data.
+		return nil, fmt.Errorf("gzip: %d bytes of trailing data after the stream", br.Len())
+	}
+	return out, nil
+}
+
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, ErrTooLarge
+	}
+	return buf.Bytes(), nil
+}
