@@ -116,14 +116,29 @@ func goBuild(ctx context.Context, root, pkg string, arch Arch, out string) error
 	if err != nil {
 		return fmt.Errorf("build %s: go command: %w: %w", pkg, ErrUnavailable, err)
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	// No VCS stamping: it needs a working git, and kh's version does not
+	// come from it.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	// GOAMD64=v1 and GOARM64=v8.0: what qemu's default CPU models offer.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOAMD64=v1", "GOARM64=v8.0")
+	// -race in GOFLAGS would need cgo: drop it.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOAMD64=v1", "GOARM64=v8.0",
+		"GOFLAGS="+withoutRace(os.Getenv("GOFLAGS")))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build %s for %s: %w: %s", pkg, goarch, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// withoutRace removes -race from a GOFLAGS value.
+func withoutRace(goflags string) string {
+	var keep []string
+	for _, f := range strings.Fields(goflags) {
+		if f != "-race" && f != "--race" && !strings.HasPrefix(f, "-race=") && !strings.HasPrefix(f, "--race=") {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
 }

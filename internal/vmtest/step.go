@@ -219,11 +219,19 @@ func (vm *VM) prepare(id int, s Step) (vmproto.Step, time.Duration, error) {
 	case vmproto.OpRead:
 		req.Data = vmproto.DataName(id, "read")
 	}
-	for _, p := range []string{s.Path, s.Target} {
-		if p != "" && s.Op != vmproto.OpSymlink && s.Op != vmproto.OpUnloadModule {
-			if err := guestPath(p); err != nil {
-				return req, 0, err
-			}
+	var paths []string
+	switch s.Op {
+	case vmproto.OpRun, vmproto.OpShutdown, vmproto.OpCrash, vmproto.OpUnloadModule:
+	case vmproto.OpRename:
+		paths = []string{s.Path, s.Target}
+	case vmproto.OpMount:
+		paths = []string{s.Target}
+	default:
+		paths = []string{s.Path}
+	}
+	for _, p := range paths {
+		if err := guestPath(p); err != nil {
+			return req, 0, err
 		}
 	}
 	return req, timeout, nil

@@ -199,3 +199,30 @@ func UnpackTarXZ(t testing.TB, archive string) string {
 	}
 	return dir
 }
+
+// ForEachArch runs f as a parallel subtest for each architecture (each
+// guest is a single-threaded qemu process, so two fit on two cores).
+func ForEachArch(t *testing.T, f func(t *testing.T, arch Arch)) {
+	t.Helper()
+	for _, arch := range Arches() {
+		t.Run(string(arch), func(t *testing.T) {
+			t.Parallel()
+			f(t, arch)
+		})
+	}
+}
+
+// KernelFor returns the test kernel for arch, skipping the test where it
+// is missing; use it to name kernel files in Config.Files before Boot
+// (afterwards VM.Kernel has it).
+func KernelFor(t testing.TB, arch Arch) *Kernel {
+	t.Helper()
+	k, err := FindKernel(t.Context(), arch)
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("vmtest: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("vmtest: %v", err)
+	}
+	return k
+}

@@ -32,17 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// forEachArch runs f for each architecture, in parallel: each guest is a
-// single-threaded qemu process.
-func forEachArch(t *testing.T, f func(t *testing.T, arch vmtest.Arch)) {
-	for _, arch := range vmtest.Arches() {
-		t.Run(string(arch), func(t *testing.T) {
-			t.Parallel()
-			f(t, arch)
-		})
-	}
-}
-
 func hostFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -61,10 +50,10 @@ func sha256Hex(b []byte) string {
 // rely on: the kernel's self-description, module loading, bulk transfers,
 // concurrency, timeouts and clear failures.
 func TestSmoke(t *testing.T) {
-	forEachArch(t, func(t *testing.T, arch vmtest.Arch) {
+	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		vm := harness.Boot(t, vmtest.Config{
 			Arch:  arch,
-			Files: []vmtest.File{kernelOf(t, arch).KheadersModule()},
+			Files: []vmtest.File{vmtest.KernelFor(t, arch).KheadersModule()},
 		})
 		k := vm.Kernel
 		if vm.Hello.Release != k.Release {
@@ -149,7 +138,7 @@ func TestSmoke(t *testing.T) {
 			if !bytes.Equal(r.Stdout, want) {
 				t.Errorf("stdout of cat: %d bytes, want %d", len(r.Stdout), len(want))
 			}
-			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+			big := bytes.Repeat([]byte("0123456789abcdef"), 6<<16) // 6 MiB, more than a vmlinux.h
 			r = vm.RunCommand(t, vmtest.Command{Args: []string{"vmtest", "cat"}, Stdin: big}).OK(t)
 			if !bytes.Equal(r.Stdout, big) {
 				t.Errorf("stdin to stdout: %d bytes back, want %d", len(r.Stdout), len(big))
@@ -274,28 +263,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func kernelOf(t testing.TB, arch vmtest.Arch) *vmtest.Kernel {
-	t.Helper()
-	k, err := vmtest.FindKernel(t.Context(), arch)
-	if errors.Is(err, vmtest.ErrUnavailable) {
-		t.Skipf("vmtest: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // TestHarnessFails shows that the assertions fail when they should, and
 // that a guest that stops answering is killed instead of hanging the test.
 func TestHarnessFails(t *testing.T) {
-	forEachArch(t, func(t *testing.T, arch vmtest.Arch) {
+	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		vm := harness.Boot(t, vmtest.Config{Arch: arch})
 		r := vm.Run(t, "vmtest", "exit", "3", "it broke")
 		expectFailure(t, `["vmtest" "exit" "3" "it broke"]: exit status 3`, func(tb testing.TB) { r.OK(tb) })
 		expectFailure(t, "stderr: it broke", func(tb testing.TB) { r.OK(tb) })
 		expectFailure(t, "want exit status 0", func(tb testing.TB) { r.Exit(tb, 0) })
-		expectFailure(t, "rename /nonexistent: rename /nonexistent /x: no such file or directory", func(tb testing.TB) {
+		expectFailure(t, "guest: rename /nonexistent /x: no such file or directory", func(tb testing.TB) {
 			vm.Rename(tb, "/nonexistent", "/x")
 		})
 		expectFailure(t, "digest", func(tb testing.TB) {
@@ -319,7 +296,7 @@ func TestHarnessFails(t *testing.T) {
 // TestGuestCrash kills the guest's init in the middle of a step: the
 // kernel panics, qemu exits, and the step fails quoting the panic.
 func TestGuestCrash(t *testing.T) {
-	forEachArch(t, func(t *testing.T, arch vmtest.Arch) {
+	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		vm := harness.Boot(t, vmtest.Config{Arch: arch})
 		_, err := vm.Do(t.Context(), vmtest.Step{Op: vmtest.OpCrash})
 		if !errors.Is(err, vmtest.ErrVMExited) {
@@ -338,7 +315,7 @@ func TestBootFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("vmtest: VM tests do not run in -short mode")
 	}
-	k := kernelOf(t, vmtest.X86_64)
+	k := vmtest.KernelFor(t, vmtest.X86_64)
 	_, err := harness.Start(t.Context(), vmtest.Config{Arch: vmtest.X86_64, Kernel: k, Cmdline: "rdinit=/nonexistent"}, t.TempDir())
 	if errors.Is(err, vmtest.ErrUnavailable) {
 		t.Skipf("vmtest: %v", err)
@@ -408,8 +385,11 @@ func (r *recorder) Errorf(f string, a ...any) { r.record(fmt.Sprintf(f, a...)) }
 func (r *recorder) Fatal(a ...any)            { r.record(fmt.Sprintln(a...)); runtime.Goexit() }
 func (r *recorder) Fatalf(f string, a ...any) { r.record(fmt.Sprintf(f, a...)); runtime.Goexit() }
 func (r *recorder) Skip(a ...any)             { r.record("skip: " + fmt.Sprintln(a...)); runtime.Goexit() }
-func (r *recorder) Skipf(f string, a ...any)  { r.record("skip: " + fmt.Sprintf(f, a...)); runtime.Goexit() }
-func (r *recorder) SkipNow()                  { r.record("skip"); runtime.Goexit() }
+func (r *recorder) Skipf(f string, a ...any) {
+	r.record("skip: " + fmt.Sprintf(f, a...))
+	runtime.Goexit()
+}
+func (r *recorder) SkipNow() { r.record("skip"); runtime.Goexit() }
 
 func (r *recorder) record(msg string) {
 	r.mu.Lock()

@@ -167,7 +167,8 @@ func nextStep(id int) (*vmproto.Step, error) {
 	}
 }
 
-// execute performs one step; errors go into the response.
+// execute performs one step; errors go into the response. Every error
+// names the file or object it is about.
 func execute(s *vmproto.Step) (resp vmproto.Response) {
 	var err error
 	switch s.Op {
@@ -192,17 +193,21 @@ func execute(s *vmproto.Step) (resp vmproto.Response) {
 		err = copyFile(filepath.Join(share, s.Data), s.Path)
 	case vmproto.OpMount:
 		if err = os.MkdirAll(s.Target, 0o755); err == nil {
-			err = unix.Mount(s.Source, s.Target, s.FSType, 0, s.Options)
+			if err = unix.Mount(s.Source, s.Target, s.FSType, 0, s.Options); err != nil {
+				err = fmt.Errorf("mount %s (%s) on %s: %w", s.Source, s.FSType, s.Target, err)
+			}
 		}
 	case vmproto.OpLoadModule:
 		err = loadModule(s.Path, s.Options)
 	case vmproto.OpUnloadModule:
-		err = unix.DeleteModule(s.Path, unix.O_NONBLOCK)
+		if err = unix.DeleteModule(s.Path, unix.O_NONBLOCK); err != nil {
+			err = fmt.Errorf("delete_module %s: %w", s.Path, err)
+		}
 	default:
 		err = fmt.Errorf("unknown op %q", s.Op)
 	}
 	if err != nil {
-		resp.Err = fmt.Sprintf("%s %s: %v", s.Op, s.Path, err)
+		resp.Err = err.Error()
 		var errno unix.Errno
 		if errors.As(err, &errno) {
 			resp.Errno = int(errno)
@@ -267,7 +272,7 @@ func loadModule(path, params string) error {
 	}
 	defer f.Close()
 	if err := unix.FinitModule(int(f.Fd()), params, 0); err != nil {
-		return fmt.Errorf("finit_module: %w", err)
+		return fmt.Errorf("finit_module %s: %w", path, err)
 	}
 	return nil
 }
@@ -278,7 +283,7 @@ func stat(path string) (*vmproto.Stat, error) {
 		if errors.Is(err, unix.ENOENT) {
 			return &vmproto.Stat{}, nil
 		}
-		return nil, err
+		return nil, fmt.Errorf("lstat %s: %w", path, err)
 	}
 	fi, err := os.Lstat(path)
 	if err != nil {
@@ -304,7 +309,7 @@ func stat(path string) (*vmproto.Stat, error) {
 	}
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(fsPath, &sfs); err != nil {
-		return nil, fmt.Errorf("statfs: %w", err)
+		return nil, fmt.Errorf("statfs %s: %w", fsPath, err)
 	}
 	s.FSMagic = int64(sfs.Type)
 	if parent := filepath.Dir(filepath.Clean(path)); parent != filepath.Clean(path) {
