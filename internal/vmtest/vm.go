@@ -15,13 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/khtool/kh/internal/atomicfile"
 	"github.com/khtool/kh/internal/vmtest/vmproto"
 )
 
 // Config says what to boot.
 type Config struct {
 	Arch Arch
-	// Kernel is the kernel to boot; nil means FindKernel(Arch).
+	// Kernel is the kernel to boot; nil means FindKernel(Arch). Arch may
+	// be left empty when Kernel is set.
 	Kernel *Kernel
 	// Files are added to the initramfs, after the harness's own: /init
 	// (guestinit), /bin/vmtest (its tool mode), /bin/kh, and the
@@ -62,6 +64,9 @@ const (
 	DefaultBootTimeout    = 2 * time.Minute
 	DefaultCommandTimeout = 2 * time.Minute // a command, enforced by the guest
 	DefaultActionTimeout  = 2 * time.Minute // any other step, enforced by the host
+)
+
+const (
 	// answerGrace is how much longer than a command's timeout the host
 	// waits for the guest to report it.
 	answerGrace    = 30 * time.Second
@@ -108,6 +113,8 @@ func (h *Harness) Start(ctx context.Context, cfg Config, dir string) (*VM, error
 		if k, err = FindKernel(ctx, cfg.Arch); err != nil {
 			return nil, err
 		}
+	} else if cfg.Arch != "" && cfg.Arch != k.Arch {
+		return nil, fmt.Errorf("config asks for %s but its kernel is %s", cfg.Arch, k.Arch)
 	}
 	m, err := k.Arch.machine()
 	if err != nil {
@@ -151,7 +158,8 @@ func (h *Harness) Start(ctx context.Context, cfg Config, dir string) (*VM, error
 		"-accel", "tcg", "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", k.Image(), "-initrd", initrd,
-		"-virtfs", "local,path="+share+",mount_tag="+vmproto.MountTag+",security_model=none",
+		// In qemu option lists a comma is written twice.
+		"-virtfs", "local,path="+strings.ReplaceAll(share, ",", ",,")+",mount_tag="+vmproto.MountTag+",security_model=none",
 		"-append", cmdline)
 	vm := &VM{
 		Arch:    k.Arch,
@@ -272,21 +280,17 @@ func (vm *VM) kill() {
 	}
 }
 
-// writeRequest publishes a request in the share, atomically.
+// writeRequest publishes a request in the share, atomically: the guest
+// polls for the name and must never read a partial file.
 func (vm *VM) writeRequest(s vmproto.Step) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	name := vmproto.RequestName(s.ID)
-	tmp := filepath.Join(vm.share, vmproto.TempPrefix+name)
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write request: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(vm.share, name)); err != nil {
-		return fmt.Errorf("write request: %w", err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(vm.share, vmproto.RequestName(s.ID)), 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // await waits for the guest to publish the share file name and returns

@@ -316,7 +316,12 @@ func TestBootFailure(t *testing.T) {
 		t.Skip("vmtest: VM tests do not run in -short mode")
 	}
 	k := vmtest.KernelFor(t, vmtest.X86_64)
-	_, err := harness.Start(t.Context(), vmtest.Config{Arch: vmtest.X86_64, Kernel: k, Cmdline: "rdinit=/nonexistent"}, t.TempDir())
+	// A comma in the path must not break qemu's -virtfs option.
+	dir := filepath.Join(t.TempDir(), "a,b")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := harness.Start(t.Context(), vmtest.Config{Kernel: k, Cmdline: "rdinit=/nonexistent"}, dir)
 	if errors.Is(err, vmtest.ErrUnavailable) {
 		t.Skipf("vmtest: %v", err)
 	}
@@ -347,6 +352,25 @@ func TestUnavailable(t *testing.T) {
 	}
 	if _, err := vmtest.LoadKernel(dir, "sparc"); err == nil || errors.Is(err, vmtest.ErrUnavailable) {
 		t.Errorf("unknown arch: err = %v", err)
+	}
+	_, err = h.Start(t.Context(), vmtest.Config{Arch: vmtest.ARM64, Kernel: k}, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "asks for arm64 but its kernel is x86_64") {
+		t.Errorf("arch mismatch: err = %v", err)
+	}
+}
+
+// TestUnpackTarXZ unpacks a test kernel's header archive on the host, the
+// reference for trees kh unpacks in the guest.
+func TestUnpackTarXZ(t *testing.T) {
+	k := vmtest.KernelFor(t, vmtest.X86_64)
+	d, err := vmtest.DigestPath(vmtest.UnpackTarXZ(t, k.File("kheaders.tar.xz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nd \"include/linux\"\n", "\nd \"arch/x86/include\"\n", "\nf \"include/generated/autoconf.h\" "} {
+		if !strings.Contains(string(d.Listing), want) {
+			t.Errorf("listing of the unpacked archive lacks %q", want)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/khtool/kh/internal/atomicfile"
 	"github.com/khtool/kh/internal/vmtest/vmproto"
 )
 
@@ -102,20 +103,17 @@ func uptime() time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-// writeJSON writes v to the share file name, atomically.
+// writeJSON writes v to the share file name, atomically: the host polls
+// for the name and must never read a partial file.
 func writeJSON(name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(share, vmproto.TempPrefix+name)
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(share, name)); err != nil {
-		return fmt.Errorf("publish %s: %w", name, err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(share, name), 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // serve executes requests 1, 2, ... as they appear in the share, until

@@ -7,8 +7,10 @@
 // executes it and answers with a JSON response file (ResponseName). Bulk
 // data never travels inside the JSON: stdin, file contents, stdout, stderr
 // and copied files are separate files in the share, named in the request
-// or response. Both sides write a file under a temporary name and rename
-// it into place, so the reader never sees a partial file.
+// or response. Both sides write requests and responses under a temporary
+// name and rename them into place (internal/atomicfile), so the reader,
+// which polls for the final name, never sees a partial file; the data
+// files they name are complete before the request or response appears.
 package vmproto
 
 import (
@@ -40,9 +42,6 @@ func ResponseName(id int) string { return fmt.Sprintf("resp-%06d.json", id) }
 // DataName is a share file carrying bulk data for request id; what names
 // it ("stdin-0", "stdout-1", "write", "read", ...) says what it holds.
 func DataName(id int, what string) string { return fmt.Sprintf("data-%06d-%s", id, what) }
-
-// TempPrefix starts the names of files being written; readers ignore them.
-const TempPrefix = ".tmp-"
 
 // Hello is what the guest reports once it is ready.
 type Hello struct {
