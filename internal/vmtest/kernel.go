@@ -1,6 +1,8 @@
 package vmtest
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"context"
 	"errors"
 	"fmt"
@@ -66,17 +68,13 @@ type Kernel struct {
 	Release string // uname -r
 }
 
-// FindKernel locates the test kernel for arch: $KH_TESTKERNEL/ARCH, else
-// ../shared/testkernel/ARCH relative to the module root. A missing kernel
-// is an ErrUnavailable error.
+// FindKernel locates the test kernel for arch where testkernel.Root finds
+// the test kernels ($KH_TESTKERNEL, ../shared/testkernel). A missing
+// kernel is an ErrUnavailable error.
 func FindKernel(ctx context.Context, arch Arch) (*Kernel, error) {
-	base := os.Getenv("KH_TESTKERNEL")
-	if base == "" {
-		root, err := moduleRoot(ctx)
-		if err != nil {
-			return nil, err
-		}
-		base = filepath.Join(root, "..", "shared", "testkernel")
+	base, err := testkernel.Root()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return LoadKernel(filepath.Join(base, string(arch)), arch)
 }

@@ -1,6 +1,8 @@
 package vmtest
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"context"
 	"errors"
 	"os"
@@ -33,7 +35,7 @@ func (h *Harness) Boot(t testing.TB, cfg Config) *VM {
 	dir := t.TempDir()
 	vm, err := h.Start(ctx, cfg, dir)
 	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("vmtest: %v", err)
+		testkernel.Skip(t, "vmtest: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("vmtest: boot: %v", err)
@@ -190,7 +192,7 @@ func UnpackTarXZ(t testing.TB, archive string) string {
 	t.Helper()
 	for _, tool := range []string{"tar", "xz"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("vmtest: %s not installed: %v", tool, err)
+			testkernel.Skip(t, "vmtest: %s not installed: %v", tool, err)
 		}
 	}
 	dir := t.TempDir()
@@ -219,7 +221,7 @@ func KernelFor(t testing.TB, arch Arch) *Kernel {
 	t.Helper()
 	k, err := FindKernel(t.Context(), arch)
 	if errors.Is(err, ErrUnavailable) {
-		t.Skipf("vmtest: %v", err)
+		testkernel.Skip(t, "vmtest: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("vmtest: %v", err)
