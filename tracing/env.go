@@ -1,0 +1,288 @@
+// Package tracing hands a kernel header tree (a kheaders.Tree) to the
+// tools that trace with eBPF: the environment BCC and bpftrace read, the
+// clang flags to compile a BPF program against the tree, a compiler
+// driver that produces a BPF object, and a way to run a command with that
+// environment.
+//
+// # Environment for BCC and bpftrace
+//
+// EnvVars returns the variables, in a fixed order, that make BCC and
+// bpftrace use a tree instead of /lib/modules/$(uname -r):
+//
+//   - BCC_KERNEL_SOURCE: libbcc (checked: Debian's 0.26) compiles with
+//     -I flags relative to this directory, which it chdir(2)s into, and
+//     uses it only if include/linux/kconfig.h exists; otherwise it falls
+//     back to unpacking /sys/kernel/kheaders.tar.xz itself.
+//   - BPFTRACE_KERNEL_SOURCE and BPFTRACE_KERNEL_BUILD: bpftrace
+//     (checked: 0.17) takes the source and generated include directories
+//     from them and always adds -include SOURCE/include/linux/kconfig.h.
+//     kh sets both to the tree, so a stale BPFTRACE_KERNEL_BUILD cannot
+//     mix two kernels.
+//   - KH_HEADERS, KH_KIND, KH_RELEASE, KH_ARCH: the tree, for scripts.
+//
+// A BTF tree (kheaders.KindBTF: vmlinux.h and kconfig.h) is no use to
+// either tool: BCC needs real headers, and bpftrace 0.17 fails on every
+// program when BPFTRACE_KERNEL_SOURCE lacks include/linux/kconfig.h. For
+// such a tree the tools' variables are unset (Var.Unset), bpftrace reads
+// kernel types from the kernel's own BTF, and EnvWarnings says so.
+//
+// FormatEnv renders variables as sh or fish commands for eval, quoted so
+// that any path survives; Environ applies them to an environment list;
+// Command and Exec run a program with them.
+//
+// # Compiling BPF programs
+//
+// CFlags returns the clang flags that compile a BPF C program against a
+// tree, with absolute paths only. For a header tree they follow the
+// kernel's own include order for the tree's architecture and target
+// that architecture (--target=aarch64-linux-gnu for an arm64 tree, on
+// any host): kernel headers hold the architecture's inline assembly,
+// which clang rejects for -target bpf, so the program is compiled to
+// LLVM IR for the kernel's architecture and then lowered to BPF with
+// llc, as the kernel's samples/bpf do. For a BTF tree the flags are
+// -target bpfel (or bpfeb) with the tree's vmlinux.h and kconfig.h, for
+// CO-RE programs.
+//
+// Build runs that pipeline (clang, then llc for a header tree) and
+// writes the object atomically: a failed build leaves no output file.
+// Compiler diagnostics go to BuildOptions.Stderr and a *CompileError
+// sums them up.
+package tracing
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/khtool/kh/internal/kernel"
+	"github.com/khtool/kh/kheaders"
+)
+
+// Var is one environment variable for tracing tools.
+type Var struct {
+	// Name is the variable's name, e.g. "BCC_KERNEL_SOURCE".
+	Name string `json:"name"`
+	// Value is its value; empty when Unset.
+	Value string `json:"value,omitempty"`
+	// Unset means the variable must be removed from the environment: it
+	// does not apply to this tree, and an inherited value would point
+	// the tool at another kernel's headers.
+	Unset bool `json:"unset,omitempty"`
+	// Reader names the tool that reads the variable and what for.
+	Reader string `json:"reader"`
+}
+
+// Names of the variables EnvVars returns, in its order.
+const (
+	VarBCCKernelSource      = "BCC_KERNEL_SOURCE"
+	VarBPFTraceKernelSource = "BPFTRACE_KERNEL_SOURCE"
+	VarBPFTraceKernelBuild  = "BPFTRACE_KERNEL_BUILD"
+	VarKHHeaders            = "KH_HEADERS"
+	VarKHKind               = "KH_KIND"
+	VarKHRelease            = "KH_RELEASE"
+	VarKHArch               = "KH_ARCH"
+)
+
+// EnvVars returns the environment variables that point BCC, bpftrace and
+// scripts at tree t, in a fixed order. For a BTF tree the BCC and
+// bpftrace variables are marked Unset (see the package documentation).
+func EnvVars(t *kheaders.Tree) []Var {
+	headers := t.Kind == kheaders.KindHeaders
+	tool := func(name, reader string) Var {
+		if headers {
+			return Var{Name: name, Value: t.Path, Reader: reader}
+		}
+		return Var{Name: name, Unset: true, Reader: reader}
+	}
+	return []Var{
+		tool(VarBCCKernelSource, "BCC: kernel header tree (needs include/linux/kconfig.h)"),
+		tool(VarBPFTraceKernelSource, "bpftrace: kernel source include directories"),
+		tool(VarBPFTraceKernelBuild, "bpftrace: kernel build (generated) include directories"),
+		{Name: VarKHHeaders, Value: t.Path, Reader: "kh: the tree's absolute path"},
+		{Name: VarKHKind, Value: string(t.Kind), Reader: "kh: kheaders (a kernel header tree) or btf (vmlinux.h and kconfig.h)"},
+		{Name: VarKHRelease, Value: t.Release, Reader: "kh: the kernel release the tree belongs to"},
+		{Name: VarKHArch, Value: t.Arch, Reader: "kh: the kernel architecture (SRCARCH) of the tree"},
+	}
+}
+
+// Environ returns environ (a list of "NAME=value" entries, such as
+// os.Environ()) with vars applied: set variables replace any earlier
+// entry of the same name and unset ones are removed. environ is not
+// modified.
+func Environ(environ []string, vars []Var) []string {
+	drop := make(map[string]bool, len(vars))
+	for _, v := range vars {
+		drop[v.Name] = true
+	}
+	out := make([]string, 0, len(environ)+len(vars))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[name] {
+			out = append(out, kv)
+		}
+	}
+	for _, v := range vars {
+		if !v.Unset {
+			out = append(out, v.Name+"="+v.Value)
+		}
+	}
+	return out
+}
+
+// Shell is a command language FormatEnv writes.
+type Shell string
+
+// Shells FormatEnv knows.
+const (
+	// ShellSh is POSIX sh and its descendants (bash, dash, zsh, ksh):
+	// export NAME=VALUE and unset NAME.
+	ShellSh Shell = "sh"
+	// ShellFish is the fish shell: set -gx NAME VALUE and set -e NAME.
+	ShellFish Shell = "fish"
+)
+
+// FormatEnv writes vars as commands of shell, one per line, for eval.
+// Values are quoted so that any byte string but NUL survives.
+func FormatEnv(vars []Var, shell Shell) (string, error) {
+	var b strings.Builder
+	for _, v := range vars {
+		if !validName(v.Name) {
+			return "", fmt.Errorf("invalid environment variable name %q", v.Name)
+		}
+		if strings.IndexByte(v.Value, 0) >= 0 {
+			return "", fmt.Errorf("%s: value holds a NUL byte", v.Name)
+		}
+		switch shell {
+		case ShellSh:
+			if v.Unset {
+				fmt.Fprintf(&b, "unset %s;\n", v.Name)
+			} else {
+				fmt.Fprintf(&b, "export %s=%s;\n", v.Name, QuoteSh(v.Value))
+			}
+		case ShellFish:
+			if v.Unset {
+				fmt.Fprintf(&b, "set -e %s;\n", v.Name)
+			} else {
+				fmt.Fprintf(&b, "set -gx %s %s;\n", v.Name, quoteFish(v.Value))
+			}
+		default:
+			return "", fmt.Errorf("unknown shell %q (want sh or fish)", shell)
+		}
+	}
+	return b.String(), nil
+}
+
+func validName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// shellSafe reports whether s needs no quoting in sh or fish.
+func shellSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("_-+=@%:,./", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// QuoteSh quotes s as one word for POSIX sh: unchanged when it holds
+// only characters that need no quoting, else in single quotes, where each
+// single quote in s becomes a closing quote, an escaped quote and an
+// opening quote:
+//
+//	it's -> 'it'\''s'
+func QuoteSh(s string) string {
+	if shellSafe(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// quoteFish quotes s as one word for fish, whose single quotes treat \'
+// and \\ as escapes.
+func quoteFish(s string) string {
+	if shellSafe(s) {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// JoinSh quotes each word with QuoteSh and joins them with spaces: one
+// line a POSIX shell splits back into words.
+func JoinSh(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = QuoteSh(w)
+	}
+	return strings.Join(q, " ")
+}
+
+// Host describes where the tools will run, for EnvWarnings.
+type Host struct {
+	Release string   // uname -r of the running kernel
+	Arch    string   // its SRCARCH (x86, arm64, ...)
+	Environ []string // the environment the tools inherit
+}
+
+// RunningHost describes this machine and process.
+func RunningHost() (Host, error) {
+	u, err := kernel.Running()
+	if err != nil {
+		return Host{}, err
+	}
+	return Host{Release: u.Release, Arch: kernel.SrcArch(u.Machine), Environ: os.Environ()}, nil
+}
+
+// EnvWarnings explains, one sentence each, why BCC or bpftrace run on h
+// with EnvVars(t) may still fail: a BTF tree, a tree of another
+// architecture or kernel, or an ARCH variable that overrides the tree's
+// architecture.
+func EnvWarnings(t *kheaders.Tree, h Host) []string {
+	var w []string
+	if t.Kind == kheaders.KindBTF {
+		w = append(w, fmt.Sprintf("%s is a BTF tree (vmlinux.h), not kernel headers: BCC cannot use it and bpftrace rejects it, so %s, %s and %s are unset; bpftrace still reads kernel types from BTF, and kh build compiles CO-RE programs against it",
+			t.Path, VarBCCKernelSource, VarBPFTraceKernelSource, VarBPFTraceKernelBuild))
+	}
+	if h.Arch != "" && t.Arch != "" && t.Arch != h.Arch {
+		w = append(w, fmt.Sprintf("the tree is for %s but this machine is %s: BCC and bpftrace compile for the machine they run on, so use the tree on a %s machine, or with kh cflags and kh build", t.Arch, h.Arch, t.Arch))
+	} else if h.Release != "" && t.Release != "" && t.Release != h.Release && t.Kind == kheaders.KindHeaders {
+		w = append(w, fmt.Sprintf("the tree is for kernel %s, not the running %s: BCC and bpftrace will compile against that kernel's structure layouts", t.Release, h.Release))
+	}
+	if t.Kind == kheaders.KindHeaders {
+		for _, kv := range h.Environ {
+			if v, ok := strings.CutPrefix(kv, "ARCH="); ok && v != t.Arch {
+				w = append(w, fmt.Sprintf("ARCH=%s is set: BCC maps it and bpftrace uses it verbatim as the arch/ directory of the tree, which holds arch/%s; unset ARCH", v, t.Arch))
+			}
+		}
+	}
+	return w
+}
+
+// hasFile reports whether name, relative to dir, is a regular file.
+func hasFile(dir, name string) bool {
+	fi, err := os.Stat(filepath.Join(dir, name))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// knownKind checks that t is a kind of tree this package understands.
+func knownKind(t *kheaders.Tree) error {
+	if !slices.Contains([]kheaders.Kind{kheaders.KindHeaders, kheaders.KindBTF}, t.Kind) {
+		return fmt.Errorf("%s: unknown kind of tree %q", t.Path, t.Kind)
+	}
+	return nil
+}
