@@ -8,5 +8,9 @@ func (a *app) commands() []*cobra.Command {
 		a.fetchCmd(),
 		a.listCmd(),
 		a.cleanCmd(),
+		a.envCmd(),
+		a.execCmd(),
+		a.cflagsCmd(),
+		a.buildCmd(),
 	}
 }

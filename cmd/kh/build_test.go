@@ -1,0 +1,117 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	tk "github.com/khtool/kh/internal/testkernel"
+)
+
+// copyProgram copies a BPF program of testdata/tracing and kh_helpers.h
+// into dir, with prefix prepended to the program.
+func copyProgram(t *testing.T, dir, name, prefix string) string {
+	t.Helper()
+	for _, f := range []string{name, "kh_helpers.h"} {
+		b, err := os.ReadFile(tracingTestdata(t, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == name {
+			b = append([]byte(prefix), b...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, name)
+}
+
+// TestBuildCLI builds task.bpf.c against the x86_64 and arm64 test
+// kernels' trees with kh build, and checks the objects with cilium/ebpf.
+func TestBuildCLI(t *testing.T) {
+	tk.NeedTool(t, "clang")
+	tk.NeedTool(t, "llc")
+	cache := cacheDir(t)
+	for _, arch := range tk.Arches {
+		t.Run(arch, func(t *testing.T) {
+			archive := filepath.Join(testkernel(t, arch), "kheaders.tar.xz")
+			dir := t.TempDir()
+			// Extra clang flags after --: the program needs -DKH_EXTRA.
+			src := copyProgram(t, dir, "task.bpf.c", "#ifndef KH_EXTRA\n#error built without the flags after --\n#endif\n")
+			out, errs, code := kh(t, "build", "--cache-dir", cache, "--from", archive, src, "--", "-DKH_EXTRA")
+			obj := filepath.Join(dir, "task.bpf.o")
+			if code != 0 || out != obj+"\n" {
+				t.Fatalf("build: exit %d, stdout %q, stderr %s", code, out, errs)
+			}
+			spec, err := ebpf.LoadCollectionSpec(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := spec.Programs["count_sleeps"]; p == nil || p.Type != ebpf.Kprobe || p.AttachTo != "do_nanosleep" || spec.Maps["sleeps"] == nil {
+				t.Errorf("object: %v %v", spec.Programs, spec.Maps)
+			}
+
+			// Without the extra flag, clang's #error shows on stderr,
+			// then one summary line; no object is written.
+			other := filepath.Join(dir, "other.o")
+			out, errs, code = kh(t, "build", "--cache-dir", cache, "--from", archive, src, "-o", other)
+			lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+			last := lines[len(lines)-1]
+			if code != 1 || out != "" || !strings.Contains(errs, "error: built without the flags after --") || !strings.HasPrefix(last, "kh: ") || !strings.Contains(last, "clang failed") {
+				t.Errorf("build without -DKH_EXTRA: exit %d, stdout %q, stderr %q", code, out, errs)
+			}
+			if _, err := os.Stat(other); !os.IsNotExist(err) {
+				t.Errorf("failed build wrote %s: %v", other, err)
+			}
+		})
+	}
+}
+
+func TestBuildCLIErrors(t *testing.T) {
+	clang := tk.NeedTool(t, "clang")
+	tk.NeedTool(t, "llc")
+	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
+	cache := cacheDir(t)
+	dir := t.TempDir()
+	src := copyProgram(t, dir, "task.bpf.c", "")
+	broken := tracingTestdata(t, "broken.bpf.c")
+	obj := filepath.Join(dir, "x.o")
+	for _, tc := range []struct {
+		name string
+		path string // $PATH for the run; "" keeps it
+		args []string
+		code int
+		want string
+	}{
+		{"no program", "", []string{}, 2, "requires at least 1 arg"},
+		{"two programs", "", []string{src, src}, 2, "want one program to build"},
+		{"missing program", "", []string{filepath.Join(dir, "nope.bpf.c"), "-o", obj}, 1, "no such file or directory"},
+		{"compile error", "", []string{broken, "-o", obj}, 1, "clang failed (exit status 1): " + broken + ":7:9: error: use of undeclared identifier 'no_such_variable'"},
+		{"unknown arch", "", []string{src, "-o", obj, "--arch", "z80"}, 2, `unknown architecture "z80"`},
+		{"no clang", t.TempDir(), []string{src, "-o", obj}, 1, "clang not found in $PATH (it compiles BPF programs): install it (Debian package clang), or name it with --clang"},
+		{"bad --clang", "", []string{src, "-o", obj, "--clang", "/nonexistent/clang"}, 1, `clang "/nonexistent/clang"`},
+		{"bad --llc", "", []string{src, "-o", obj, "--clang", clang, "--llc", "/nonexistent/llc"}, 1, `llc "/nonexistent/llc"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.path != "" {
+				t.Setenv("PATH", tc.path)
+			}
+			args := append([]string{"build", "--cache-dir", cache, "--from", archive}, tc.args...)
+			out, errs, code := kh(t, args...)
+			lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+			summary := lines[len(lines)-1]
+			if tc.code == 2 {
+				summary = lines[0]
+			}
+			if code != tc.code || out != "" || !strings.HasPrefix(summary, "kh: ") || !strings.Contains(summary, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errs, tc.code, tc.want)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+				t.Errorf("files left behind: %v", ents)
+			}
+		})
+	}
+}

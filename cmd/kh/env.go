@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/khtool/kh/kheaders"
+	"github.com/khtool/kh/tracing"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) envCmd() *cobra.Command {
+	var ff fetchFlags
+	var output, shell string
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print the environment that points BCC and bpftrace at the kernel's headers",
+		Long: `Env fetches the kernel's headers (as kh fetch does) and prints the
+environment variables tracing tools read, as shell commands ready for eval:
+
+  BCC_KERNEL_SOURCE       BCC (libbcc): the header tree
+  BPFTRACE_KERNEL_SOURCE  bpftrace: the header tree
+  BPFTRACE_KERNEL_BUILD   bpftrace: the tree's generated headers (same tree)
+  KH_HEADERS KH_KIND KH_RELEASE KH_ARCH   the tree, for scripts
+
+For a BTF tree (vmlinux.h, no kernel headers) the BCC and bpftrace variables
+are unset instead: BCC cannot use such a tree and bpftrace rejects it, but
+bpftrace reads kernel types from BTF by itself. Warnings (a BTF tree, a tree
+for another architecture or kernel, an ARCH variable that overrides the
+tree's) go to stderr.
+
+-o json prints an object of variable names to values (null: unset).`,
+		Example: `  eval "$(kh env)"
+  kh env --shell fish | source
+  kh env --from kheaders.tar.xz -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if shell != string(tracing.ShellSh) && shell != string(tracing.ShellFish) {
+				return usagef("unknown --shell %q (want sh or fish)", shell)
+			}
+			t, err := a.fetch(cmd.Context(), &ff)
+			if err != nil {
+				return err
+			}
+			vars := tracing.EnvVars(t)
+			a.warnEnv(t)
+			if output == "json" {
+				m := make(map[string]*string, len(vars))
+				for _, v := range vars {
+					if !v.Unset {
+						m[v.Name] = &v.Value
+					} else {
+						m[v.Name] = nil
+					}
+				}
+				return a.printJSON(m)
+			}
+			text, err := tracing.FormatEnv(vars, tracing.Shell(shell))
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(a.stdout, text)
+			return err
+		},
+	}
+	ff.add(cmd)
+	outputFlag(cmd, &output)
+	cmd.Flags().StringVar(&shell, "shell", "sh", "shell syntax of the output: sh (also bash, zsh, dash) or fish")
+	return cmd
+}
+
+// warnEnv prints on stderr why tracing tools may still fail with the
+// environment of tree t on this machine.
+func (a *app) warnEnv(t *kheaders.Tree) {
+	h, err := tracing.RunningHost()
+	if err != nil {
+		a.logger().Debug("cannot describe this machine", "err", err)
+	}
+	for _, w := range tracing.EnvWarnings(t, h) {
+		a.logger().Warn(w)
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/khtool/kh/tracing"
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses of kh exec when the command cannot be run, as in sh.
+const (
+	exitCannotRun = 126
+	exitNotFound  = 127
+)
+
+func (a *app) execCmd() *cobra.Command {
+	var ff fetchFlags
+	cmd := &cobra.Command{
+		Use:   "exec [flags] [--] COMMAND [ARG...]",
+		Short: "Run a command with the environment of kh env (BCC and bpftrace find the headers)",
+		Long: `Exec fetches the kernel's headers (as kh fetch does) and replaces itself
+with COMMAND, run with the environment kh env prints: BCC_KERNEL_SOURCE,
+BPFTRACE_KERNEL_SOURCE, BPFTRACE_KERNEL_BUILD and KH_* set (or, for a BTF
+tree, the tools' variables removed). Signals, the terminal and the exit
+status are COMMAND's own. kh's flags come before COMMAND (or before --);
+everything after belongs to COMMAND.
+
+Exit status 127: COMMAND was not found; 126: it could not be run.`,
+		Example: `  kh exec -- python3 /usr/share/bcc/tools/opensnoop
+  kh exec -- bpftrace -e 'kprobe:do_nanosleep { printf("%d\n", pid); }'
+  kh exec --from kheaders.tar.xz -- bpftrace script.bt`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := a.fetch(cmd.Context(), &ff)
+			if err != nil {
+				return err
+			}
+			a.warnEnv(t)
+			a.logger().Debug("exec", "argv", tracing.JoinSh(args), "headers", t.Path)
+			err = tracing.Exec(t, args, os.Environ())
+			if errors.Is(err, exec.ErrNotFound) {
+				return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", args[0])}
+			}
+			var ee *exec.Error
+			if errors.As(err, &ee) {
+				err = ee.Err
+			}
+			return &exitError{code: exitCannotRun, err: fmt.Errorf("exec %s: %w", args[0], err)}
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	ff.add(cmd)
+	return cmd
+}
