@@ -10,11 +10,11 @@ import (
 	tk "github.com/khtool/kh/internal/testkernel"
 )
 
-// copyProgram copies a BPF program of testdata/tracing and kh_helpers.h
-// into dir, with prefix prepended to the program.
+// copyProgram copies a BPF program of testdata/tracing and the headers
+// it includes into dir, with prefix prepended to the program.
 func copyProgram(t *testing.T, dir, name, prefix string) string {
 	t.Helper()
-	for _, f := range []string{name, "kh_helpers.h"} {
+	for _, f := range []string{name, "kh_helpers.h", "sleeps.h"} {
 		b, err := os.ReadFile(tracingTestdata(t, f))
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestBuildCLIErrors(t *testing.T) {
 			if code != tc.code || out != "" || !strings.HasPrefix(summary, "kh: ") || !strings.Contains(summary, tc.want) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errs, tc.code, tc.want)
 			}
-			if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+			if ents, _ := os.ReadDir(dir); len(ents) != 3 {
 				t.Errorf("files left behind: %v", ents)
 			}
 		})

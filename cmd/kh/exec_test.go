@@ -90,6 +90,14 @@ func TestExecCLI(t *testing.T) {
 	}
 }
 
+// withoutKh returns a command run in a minimal environment: no variable
+// that points a tool at kernel headers.
+func withoutKh(t *testing.T, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
+	return cmd
+}
+
 // needBCC returns the python that has BCC's module (Debian's
 // python3-bpfcc installs it for /usr/bin/python3), or skips.
 func needBCC(t *testing.T) string {
@@ -101,6 +109,25 @@ func needBCC(t *testing.T) string {
 	return py
 }
 
+// clientRun is what the BCC and bpftrace tests share: the kh binary, the
+// x86_64 test kernel's release, a script of testdata/tracing, and the
+// start of a kh exec command line for that kernel's archive.
+type clientRun struct {
+	bin, release, script string
+	exec                 []string // kh exec ... --
+}
+
+func newClientRun(t *testing.T, script string) clientRun {
+	t.Helper()
+	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
+	return clientRun{
+		bin:     khBinary(t),
+		release: tk.Release(t, "x86_64"),
+		script:  tracingTestdata(t, script),
+		exec:    []string{"exec", "--cache-dir", cacheDir(t), "--from", archive, "--"},
+	}
+}
+
 // TestBCCWithKhExec runs a BCC program that includes <linux/sched.h>
 // under kh exec: it compiles against the x86_64 test kernel's tree, the
 // only headers on this machine that can satisfy its UTS_RELEASE check.
@@ -108,13 +135,10 @@ func needBCC(t *testing.T) string {
 func TestBCCWithKhExec(t *testing.T) {
 	py := needBCC(t)
 	tk.NeedRoot(t)
-	bin := khBinary(t)
-	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
-	release := tk.Release(t, "x86_64")
-	script := tracingTestdata(t, "bcc_sched.py")
-	cache := cacheDir(t)
+	c := newClientRun(t, "bcc_sched.py")
+	release, script := c.release, c.script
 
-	out, errs, st := runKh(t, bin, nil, "exec", "--cache-dir", cache, "--from", archive, "--", py, script, release)
+	out, errs, st := runKh(t, c.bin, nil, append(c.exec, py, script, release)...)
 	if st.ExitCode() != 0 || !strings.HasPrefix(out, "COMPILED\n") {
 		t.Fatalf("BCC under kh exec: exit %d\nstdout:\n%s\nstderr:\n%s", st.ExitCode(), out, errs)
 	}
@@ -123,9 +147,7 @@ func TestBCCWithKhExec(t *testing.T) {
 	// Without kh: no BCC_KERNEL_SOURCE, so BCC looks in /lib/modules and
 	// for /sys/kernel/kheaders.tar.xz, and finds nothing (or another
 	// kernel's headers, which fail the UTS_RELEASE check).
-	cmd := exec.Command(py, script, release)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
-	raw, err := cmd.CombinedOutput()
+	raw, err := withoutKh(t, py, script, release).CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(raw), "COMPILE FAILED") {
 		t.Errorf("BCC without kh: %v\n%s", err, raw)
@@ -141,12 +163,9 @@ func TestBCCWithKhExec(t *testing.T) {
 func TestBpftraceWithKhExec(t *testing.T) {
 	bpftrace := tk.NeedTool(t, "bpftrace")
 	tk.NeedRoot(t)
-	bin := khBinary(t)
-	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
-	release := tk.Release(t, "x86_64")
-	script := tracingTestdata(t, "sched.bt")
-	cache := cacheDir(t)
-	kx := []string{"exec", "--cache-dir", cache, "--from", archive, "--", bpftrace}
+	c := newClientRun(t, "sched.bt")
+	bin, release, script := c.bin, c.release, c.script
+	kx := append(c.exec, bpftrace)
 	parsed := "string: " + release + " "
 
 	out, errs, st := runKh(t, bin, nil, append(kx, "-d", script)...)
@@ -159,9 +178,7 @@ func TestBpftraceWithKhExec(t *testing.T) {
 		t.Fatalf("bpftrace --emit-elf under kh exec: exit %d, %v\nstdout:\n%s\nstderr:\n%s", st.ExitCode(), err, out, errs)
 	}
 
-	cmd := exec.Command(bpftrace, "-d", script)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
-	raw, err := cmd.CombinedOutput()
+	raw, err := withoutKh(t, bpftrace, "-d", script).CombinedOutput()
 	if err == nil && strings.Contains(string(raw), parsed) {
 		t.Errorf("bpftrace found %s's headers without kh:\n%s", release, raw)
 	}
