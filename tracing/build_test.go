@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -357,4 +358,58 @@ func TestBuildWrongKindLayout(t *testing.T) {
 	if err := Build(context.Background(), tree, "x.c", filepath.Join(t.TempDir(), "x.o"), BuildOptions{}); err == nil || !strings.Contains(err.Error(), "not a kernel header tree") {
 		t.Errorf("%v", err)
 	}
+}
+
+// BenchmarkBuild times Build of task.bpf.c against the x86_64 test
+// kernel's tree ("kh") and, as the reference, the same clang | llc
+// pipeline run by sh with the flags of CFlags ("clang|llc"): the
+// difference is Build's own cost (planning, clang -print-resource-dir,
+// the atomic write).
+func BenchmarkBuild(b *testing.B) {
+	clang, err := findClang("")
+	if err != nil {
+		b.Skip(err)
+	}
+	llc, err := findLLC("", clang)
+	if err != nil {
+		b.Skip(err)
+	}
+	archive := tk.File(b, "x86_64", "kheaders.tar.xz")
+	d, err := os.MkdirTemp("/dev/shm", "kh-tracing-bench-")
+	if err != nil {
+		b.Skip(err)
+	}
+	os.Chmod(d, 0o755)
+	cache := filepath.Join(d, "cache")
+	defer func() {
+		kheaders.Clean(context.Background(), kheaders.Options{CacheDir: cache}, true)
+		os.RemoveAll(d)
+	}()
+	tree, err := kheaders.Fetch(context.Background(), kheaders.Options{From: archive, CacheDir: cache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "../testdata/tracing/task.bpf.c")
+	out := filepath.Join(b.TempDir(), "task.bpf.o")
+	b.Run("kh", func(b *testing.B) {
+		for b.Loop() {
+			if err := Build(context.Background(), tree, src, out, BuildOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	flags, _ := CFlags(tree, "")
+	res, err := exec.Command(clang, "-print-resource-dir").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pipeline := clang + " " + JoinSh(flags) + " -isystem " + strings.TrimSpace(string(res)) + "/include -O2 -g -emit-llvm -c -o - " + src + " | " + llc + " -march=bpfel -filetype=obj -o " + out
+	b.Run("clang|llc", func(b *testing.B) {
+		for b.Loop() {
+			if o, err := exec.Command("sh", "-ec", pipeline).CombinedOutput(); err != nil {
+				b.Fatalf("%v\n%s", err, o)
+			}
+		}
+	})
 }
