@@ -8,5 +8,6 @@ func (a *app) commands() []*cobra.Command {
 		a.fetchCmd(),
 		a.listCmd(),
 		a.cleanCmd(),
+		a.runCmd(),
 	}
 }
