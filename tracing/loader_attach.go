@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -209,7 +212,11 @@ func (o *Object) attachOne(p *Program) (link.Link, error) {
 		// The target was bound at load time from the section name.
 		return link.AttachTracing(link.TracingOptions{Program: p.prog})
 	case AttachUprobe, AttachUretprobe:
-		ex, err := link.OpenExecutable(ap.Path)
+		path, err := resolveBinary(ap.Path)
+		if err != nil {
+			return nil, err
+		}
+		ex, err := link.OpenExecutable(path)
 		if err != nil {
 			return nil, err
 		}
@@ -220,6 +227,60 @@ func (o *Object) attachOne(p *Program) (link.Link, error) {
 		return ex.Uprobe(ap.Target, p.prog, opts)
 	}
 	return nil, fmt.Errorf("unsupported attach kind %q", ap.Kind)
+}
+
+// resolveBinary finds the file a uprobe section names. A name with a
+// slash is a path. Otherwise, as libbpf does, a shared library (a name
+// containing ".so") is looked up in $LD_LIBRARY_PATH and the standard
+// library directories, and a program in $PATH.
+func resolveBinary(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	if strings.Contains(name, ".so") {
+		var dirs []string
+		if v := os.Getenv("LD_LIBRARY_PATH"); v != "" {
+			dirs = append(dirs, strings.Split(v, ":")...)
+		}
+		dirs = append(dirs, "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+			"/lib/"+libTriplet(), "/usr/lib/"+libTriplet(), "/system/lib64", "/system/lib", "/apex/com.android.runtime/lib64/bionic")
+		for _, d := range dirs {
+			if d == "" {
+				continue
+			}
+			p := filepath.Join(d, name)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("shared library %s not found in LD_LIBRARY_PATH or the standard library directories", name)
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("program %s not found in $PATH (give a path: uprobe//PATH/TO/%s:SYMBOL)", name, name)
+	}
+	return filepath.Abs(p)
+}
+
+// libTriplet is Debian's multiarch directory name for this architecture.
+func libTriplet() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64-linux-gnu"
+	case "arm64":
+		return "aarch64-linux-gnu"
+	case "386":
+		return "i386-linux-gnu"
+	case "arm":
+		return "arm-linux-gnueabihf"
+	case "riscv64":
+		return "riscv64-linux-gnu"
+	case "s390x":
+		return "s390x-linux-gnu"
+	case "ppc64le":
+		return "powerpc64le-linux-gnu"
+	}
+	return runtime.GOARCH + "-linux-gnu"
 }
 
 // Detach detaches every attached program, last attached first. The

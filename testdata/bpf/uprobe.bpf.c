@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uprobe.bpf.c: a uprobe on a Go function of kh's tracing test binary,
- * reached through /proc/self/exe, so it only makes sense when the test
- * binary itself loads it (TestRunUprobe). It sends a record on a ring
- * buffer each time the function runs.
+ * uprobe.bpf.c: a uprobe and a uretprobe on kh_uprobe_target() of the
+ * small program kh-uprobe-target (uprobe_target.c, built by build.sh). The
+ * section names the program without a directory, so kh looks it up in
+ * $PATH, as libbpf does.
+ *
+ * Trigger: run kh-uprobe-target (it calls the function three times).
+ * Expect records with kind KH_UPROBE and then KH_UPROBE + ret (the
+ * uretprobe sets ret to 1) for the target's pid, comm "kh-uprobe-targe".
  */
 #include "vmlinux.h"
 #include "kh_bpf.h"
@@ -16,14 +20,26 @@ struct {
 	__uint(max_entries, 1 << 16);
 } events SEC(".maps");
 
-SEC("uprobe//proc/self/exe:github.com/khtool/kh/tracing.uprobeTarget")
-int uprobe_target(struct pt_regs *ctx)
+static __always_inline int send(int ret)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e)
 		return 0;
 	fill_event(e, KH_UPROBE);
+	e->ret = ret;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+SEC("uprobe/kh-uprobe-target:kh_uprobe_target")
+int uprobe_target(struct pt_regs *ctx)
+{
+	return send(0);
+}
+
+SEC("uretprobe/kh-uprobe-target:kh_uprobe_target")
+int uretprobe_target(struct pt_regs *ctx)
+{
+	return send(1);
 }
