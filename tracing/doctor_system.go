@@ -92,6 +92,9 @@ func (liveSystem) ProbeFentry() error {
 			asm.Return(),
 		},
 	})
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("the kernel refused an fentry program on %s (%w)", target, unix.EPERM)
+	}
 	if err != nil {
 		return fmt.Errorf("load fentry/%s: %w", target, err)
 	}

@@ -9,5 +9,6 @@ func (a *app) commands() []*cobra.Command {
 		a.listCmd(),
 		a.cleanCmd(),
 		a.runCmd(),
+		a.doctorCmd(),
 	}
 }
