@@ -64,6 +64,8 @@ type Env struct {
 	// CacheDir is the kh cache directory chosen on the command line
 	// (kh --cache-dir); empty means the default.
 	CacheDir string
+	// AllowDisk is kh --allow-disk: a cache off tmpfs is acceptable.
+	AllowDisk bool
 
 	results map[string]Result
 	headers *headerSources
@@ -105,8 +107,10 @@ type DoctorOptions struct {
 	// tracefs, debugfs, bpffs, securityfs). It needs root.
 	Fix bool
 	// CacheDir is the kh cache directory chosen on the command line;
-	// empty means the default (see DefaultCacheDir).
+	// empty means the default (kheaders.DefaultCacheDir).
 	CacheDir string
+	// AllowDisk is kh --allow-disk: a cache off tmpfs is acceptable.
+	AllowDisk bool
 }
 
 // DoctorSchema is the version of the Report JSON format.
@@ -159,7 +163,7 @@ func Doctor(ctx context.Context, opts DoctorOptions) (*Report, error) {
 	if checks == nil {
 		checks = DefaultChecks()
 	}
-	env := &Env{Root: root, Sys: sys, Uname: u, CacheDir: opts.CacheDir, results: map[string]Result{}}
+	env := &Env{Root: root, Sys: sys, Uname: u, CacheDir: opts.CacheDir, AllowDisk: opts.AllowDisk, results: map[string]Result{}}
 	rep := &Report{Schema: DoctorSchema, OK: true, Checks: []CheckResult{}}
 	rep.Kernel.Release, rep.Kernel.Machine, rep.Kernel.Arch = u.Release, u.Machine, kernel.SrcArch(u.Machine)
 	for _, c := range checks {

@@ -465,22 +465,6 @@ func probeAttach(_ context.Context, env *Env) Result {
 	return ok("%s", strings.Join(have, ", "))
 }
 
-// DefaultCacheDir returns kh's default cache directory for a user:
-// $KH_CACHE_DIR when set; /run/kh for root; else $XDG_RUNTIME_DIR/kh,
-// else /dev/shm/kh-UID.
-func DefaultCacheDir(euid int, getenv func(string) string) string {
-	if d := getenv("KH_CACHE_DIR"); d != "" {
-		return d
-	}
-	if euid == 0 {
-		return "/run/kh"
-	}
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "kh")
-	}
-	return fmt.Sprintf("/dev/shm/kh-%d", euid)
-}
-
 // cacheMinFree is the free space a cache needs for an unpacked kheaders
 // tree with room to spare.
 const cacheMinFree = 256 << 20
@@ -492,9 +476,9 @@ const (
 )
 
 func probeCache(_ context.Context, env *Env) Result {
-	dir := env.CacheDir
+	dir, ondisk := env.CacheDir, false
 	if dir == "" {
-		dir = DefaultCacheDir(env.Sys.EUID(), env.Sys.Getenv)
+		dir, ondisk = env.Sys.DefaultCacheDir()
 	}
 	// The directory may not exist yet: judge the nearest existing parent.
 	at, state := dir, "exists"
@@ -504,23 +488,30 @@ func probeCache(_ context.Context, env *Env) Result {
 		}
 		parent := filepath.Dir(at)
 		if parent == at {
-			return warn(dir+": no existing parent directory", "set KH_CACHE_DIR to a directory on tmpfs")
+			return warn(dir+": no existing parent directory", "set KH_CACHE_DIR or --cache-dir to a directory on tmpfs")
 		}
 		at, state = parent, "will be created"
 	}
 	st, err := env.Sys.Statfs(env.Path(at))
 	if err != nil {
-		return warn(fmt.Sprintf("%s (%s): %s", dir, state, oneLineErr(err)), "set KH_CACHE_DIR to a directory on tmpfs")
+		return warn(fmt.Sprintf("%s (%s): %s", dir, state, oneLineErr(err)), "set KH_CACHE_DIR or --cache-dir to a directory on tmpfs")
 	}
 	free := uint64(st.Bavail) * uint64(st.Bsize)
 	desc := fmt.Sprintf("%s (%s), %s free", dir, state, humanBytes(free))
-	if t := int64(st.Type); t != tmpfsMagic && t != ramfsMagic {
-		return warn(desc+", not on tmpfs", "set KH_CACHE_DIR to a tmpfs directory, or pass --allow-disk")
-	}
-	if free < cacheMinFree {
+	onTmpfs := int64(st.Type) == tmpfsMagic || int64(st.Type) == ramfsMagic
+	switch {
+	case onTmpfs && free < cacheMinFree:
 		return warn(desc+", on tmpfs but short of space", fmt.Sprintf("free at least %s there, or set KH_CACHE_DIR elsewhere", humanBytes(cacheMinFree)))
+	case onTmpfs:
+		return ok("%s, tmpfs", desc)
+	case env.AllowDisk:
+		return ok("%s, not tmpfs (allowed by --allow-disk)", desc)
+	case env.Sys.EUID() == 0:
+		return ok("%s, not tmpfs: kh mounts a private tmpfs there", desc)
+	case ondisk:
+		return warn(desc+", on disk (no tmpfs location here); trees stay keyed by content", "run kh as root to get a private tmpfs")
 	}
-	return ok("%s, tmpfs", desc)
+	return warn(desc+", not on tmpfs: kh refuses it", "set KH_CACHE_DIR or --cache-dir to a tmpfs directory, or pass --allow-disk")
 }
 
 // humanBytes formats a size as B, KiB, MiB, GiB or TiB.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/khtool/kh/internal/kernel"
+	"github.com/khtool/kh/kheaders"
 )
 
 // System is what Doctor asks the kernel directly, rather than through
@@ -34,8 +35,9 @@ type System interface {
 	ProbeProgramType(t ebpf.ProgramType) error
 	// ProbeFentry returns nil when an fentry program loads and attaches.
 	ProbeFentry() error
-	// Getenv reads an environment variable.
-	Getenv(key string) string
+	// DefaultCacheDir is kh's cache directory when none is given, and
+	// whether that location is on disk by design (Android).
+	DefaultCacheDir() (dir string, ondisk bool)
 }
 
 // LiveSystem returns the running system.
@@ -45,7 +47,9 @@ type liveSystem struct{}
 
 func (liveSystem) Uname() (kernel.Uname, error) { return kernel.Running() }
 func (liveSystem) EUID() int                    { return os.Geteuid() }
-func (liveSystem) Getenv(key string) string     { return os.Getenv(key) }
+func (liveSystem) DefaultCacheDir() (string, bool) {
+	return kheaders.DefaultCacheDir()
+}
 
 func (liveSystem) Capabilities() (uint64, error) { return effectiveCaps() }
 

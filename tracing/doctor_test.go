@@ -28,17 +28,18 @@ type fakeSystem struct {
 	progErr   error
 	kprobeErr error
 	fentryErr error
-	env       map[string]string
+	cacheDir  string
+	ondisk    bool
 	mounted   []string
 }
 
 func (f *fakeSystem) Uname() (kernel.Uname, error) {
 	return kernel.Uname{Release: f.release, Machine: "aarch64"}, nil
 }
-func (f *fakeSystem) EUID() int                     { return f.euid }
-func (f *fakeSystem) Capabilities() (uint64, error) { return f.caps, nil }
-func (f *fakeSystem) Getenv(k string) string        { return f.env[k] }
-func (f *fakeSystem) ProbeFentry() error            { return f.fentryErr }
+func (f *fakeSystem) EUID() int                       { return f.euid }
+func (f *fakeSystem) Capabilities() (uint64, error)   { return f.caps, nil }
+func (f *fakeSystem) DefaultCacheDir() (string, bool) { return f.cacheDir, f.ondisk }
+func (f *fakeSystem) ProbeFentry() error              { return f.fentryErr }
 
 func (f *fakeSystem) ProbeProgramType(t ebpf.ProgramType) error {
 	if t == ebpf.Kprobe && f.kprobeErr != nil {
@@ -115,7 +116,7 @@ func goodRoot(t *testing.T) (string, *fakeSystem) {
 		"run/.keep": "",
 	})
 	sys := &fakeSystem{root: root, release: fakeRelease, caps: 1<<capSysAdmin | 1<<capBPF | 1<<capPerfmon | 1<<capSyslog,
-		fsType: tmpfsMagic, free: 8 << 30, env: map[string]string{}}
+		fsType: tmpfsMagic, free: 8 << 30, cacheDir: "/run/kh"}
 	return root, sys
 }
 
@@ -173,7 +174,7 @@ func TestDoctorBareRoot(t *testing.T) {
 	})
 	sys := &fakeSystem{root: root, release: fakeRelease, euid: 1000, progErr: unix.EPERM,
 		fentryErr: ebpf.ErrNotSupported, fsType: 0xef53, free: 1 << 30,
-		env: map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}}
+		cacheDir: "/run/user/1000/kh"}
 	rep, err := Doctor(context.Background(), DoctorOptions{Root: root, System: sys})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +273,7 @@ func TestDoctorRootChecks(t *testing.T) {
 	})
 	t.Run("cache-override", func(t *testing.T) {
 		root, sys := goodRoot(t)
-		sys.env["KH_CACHE_DIR"] = "/run"
+		sys.cacheDir = "/run"
 		sys.free = 1 << 20
 		rep, _ := Doctor(context.Background(), DoctorOptions{Root: root, System: sys})
 		if c := check(rep, "cache"); c.Status != StatusWarn || !strings.HasPrefix(c.Value, "/run (exists)") || !strings.Contains(c.Value, "short of space") {
@@ -281,6 +282,26 @@ func TestDoctorRootChecks(t *testing.T) {
 		rep, _ = Doctor(context.Background(), DoctorOptions{Root: root, System: sys, CacheDir: "/run/other"})
 		if c := check(rep, "cache"); !strings.HasPrefix(c.Value, "/run/other (will be created)") {
 			t.Errorf("--cache-dir: %q", c.Value)
+		}
+		// Off tmpfs: fine for root (kh mounts a tmpfs) and with
+		// --allow-disk, refused for users, tolerated on Android.
+		sys.free, sys.fsType = 8<<30, 0xef53
+		for _, c := range []struct {
+			euid         int
+			allow, disk  bool
+			status       Status
+			valueContain string
+		}{
+			{0, false, false, StatusOK, "kh mounts a private tmpfs"},
+			{1000, true, false, StatusOK, "allowed by --allow-disk"},
+			{1000, false, false, StatusWarn, "kh refuses it"},
+			{1000, false, true, StatusWarn, "on disk"},
+		} {
+			sys.euid, sys.ondisk = c.euid, c.disk
+			rep, _ = Doctor(context.Background(), DoctorOptions{Root: root, System: sys, AllowDisk: c.allow})
+			if r := check(rep, "cache"); r.Status != c.status || !strings.Contains(r.Value, c.valueContain) {
+				t.Errorf("%+v: %s %q", c, r.Status, r.Value)
+			}
 		}
 	})
 }

@@ -35,7 +35,7 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			rep, err := tracing.Doctor(cmd.Context(), tracing.DoctorOptions{Fix: fix, CacheDir: a.cacheDir})
+			rep, err := tracing.Doctor(cmd.Context(), tracing.DoctorOptions{Fix: fix, CacheDir: a.cacheDir, AllowDisk: a.allowDisk})
 			if err != nil {
 				return err
 			}
