@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -170,12 +171,7 @@ func readObject(path string) ([]byte, error) {
 // planPrograms parses every program's section into an attach point, so an
 // object kh cannot attach fails before anything is loaded.
 func (o *Object) planPrograms() error {
-	names := make([]string, 0, len(o.spec.Programs))
-	for name := range o.spec.Programs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(o.spec.Programs)) {
 		ps := o.spec.Programs[name]
 		ap, err := ParseSection(ps.SectionName)
 		if err != nil {

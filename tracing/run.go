@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,12 +128,7 @@ func (o *Object) Stream(ctx context.Context, opts StreamOptions) error {
 		})
 	}
 
-	names := make([]string, 0, len(o.coll.Maps))
-	for name := range o.coll.Maps {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(o.coll.Maps)) {
 		m := o.coll.Maps[name]
 		if m.Type() != ebpf.RingBuf && m.Type() != ebpf.PerfEventArray {
 			continue
@@ -195,43 +192,41 @@ func (r *recordEmitter) record(mapType string, cpu int, raw []byte) error {
 
 // ringbuf reads a ring buffer until ctx is done.
 func (r *recordEmitter) ringbuf(ctx context.Context, rd *ringbuf.Reader) error {
-	defer rd.Close()
-	stop := context.AfterFunc(ctx, func() { rd.Close() })
-	defer stop()
-	for {
+	return readUntilDone(ctx, rd, func() error {
 		rec, err := rd.Read()
 		if err != nil {
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
-				return nil
-			}
 			return fmt.Errorf("map %s: %w", r.name, err)
 		}
-		if err := r.record("ringbuf", -1, rec.RawSample); err != nil {
-			return err
-		}
-	}
+		return r.record("ringbuf", -1, rec.RawSample)
+	})
 }
 
 // perf reads a perf event array until ctx is done.
 func (r *recordEmitter) perf(ctx context.Context, rd *perf.Reader) error {
+	return readUntilDone(ctx, rd, func() error {
+		rec, err := rd.Read()
+		if err != nil {
+			return fmt.Errorf("map %s: %w", r.name, err)
+		}
+		if rec.LostSamples > 0 {
+			return r.emit(Event{Kind: EventLost, Time: time.Now(), Map: r.name, MapType: "perf", CPU: rec.CPU, Lost: rec.LostSamples})
+		}
+		return r.record("perf", rec.CPU, rec.RawSample)
+	})
+}
+
+// readUntilDone calls read until it fails or ctx is done; rd is closed
+// when ctx ends, which ends a blocked read with os.ErrClosed (ringbuf
+// and perf readers both use it).
+func readUntilDone(ctx context.Context, rd io.Closer, read func() error) error {
 	defer rd.Close()
 	stop := context.AfterFunc(ctx, func() { rd.Close() })
 	defer stop()
 	for {
-		rec, err := rd.Read()
-		if err != nil {
-			if errors.Is(err, perf.ErrClosed) || ctx.Err() != nil {
+		if err := read(); err != nil {
+			if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("map %s: %w", r.name, err)
-		}
-		if rec.LostSamples > 0 {
-			if err := r.emit(Event{Kind: EventLost, Time: time.Now(), Map: r.name, MapType: "perf", CPU: rec.CPU, Lost: rec.LostSamples}); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := r.record("perf", rec.CPU, rec.RawSample); err != nil {
 			return err
 		}
 	}

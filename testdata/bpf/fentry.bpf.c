@@ -11,37 +11,9 @@
  */
 #include "vmlinux.h"
 #include "kh_bpf.h"
+#include "records.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct records {
-	__u32 kind;
-	__u32 tgid;
-	__s64 ret; /* fexit: return value */
-	__s64 id;  /* unused here */
-	char comm[16];
-};
-
-struct records *kh_records_type __attribute__((unused));
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} records SEC(".maps");
-
-static __always_inline int send(void *ctx, __u32 kind, __s64 ret, __s64 id)
-{
-	struct records r = {};
-
-	r.kind = kind;
-	r.tgid = bpf_get_current_pid_tgid() >> 32;
-	r.ret = ret;
-	r.id = id;
-	bpf_get_current_comm(r.comm, sizeof(r.comm));
-	bpf_perf_event_output(ctx, &records, KH_F_CURRENT_CPU, &r, sizeof(r));
-	return 0;
-}
 
 /* long do_faccessat(int dfd, const char __user *filename, int mode, int flags) */
 SEC("fentry/do_faccessat")
