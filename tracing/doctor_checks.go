@@ -362,6 +362,9 @@ func probeLockdown(_ context.Context, env *Env) Result {
 		if at, _ := mounted(env, "securityfs"); at != "" {
 			return ok("no lockdown LSM")
 		}
+		if !supportedFS(env, "securityfs") {
+			return ok("no securityfs, so no lockdown LSM to report")
+		}
 		return warn("unknown: securityfs is not mounted", fmt.Sprintf("mount -t securityfs securityfs %s (kh doctor --fix does it)", SecurityFSDir))
 	}
 	m := lockdownMode.FindStringSubmatch(s)
@@ -469,11 +472,9 @@ func probeAttach(_ context.Context, env *Env) Result {
 // tree with room to spare.
 const cacheMinFree = 256 << 20
 
-// tmpfs and ramfs magic numbers (statfs f_type).
-const (
-	tmpfsMagic = 0x01021994
-	ramfsMagic = 0x858458f6
-)
+// tmpfsMagic is statfs's f_type of tmpfs. (ramfs does not count: it has
+// no size limit, and kheaders treats it as disk.)
+const tmpfsMagic = 0x01021994
 
 func probeCache(_ context.Context, env *Env) Result {
 	dir, ondisk := env.CacheDir, false
@@ -498,7 +499,7 @@ func probeCache(_ context.Context, env *Env) Result {
 	}
 	free := uint64(st.Bavail) * uint64(st.Bsize)
 	desc := fmt.Sprintf("%s (%s), %s free", dir, state, humanBytes(free))
-	onTmpfs := int64(st.Type) == tmpfsMagic || int64(st.Type) == ramfsMagic
+	onTmpfs := int64(st.Type) == tmpfsMagic
 	switch {
 	case onTmpfs && free < cacheMinFree:
 		return warn(desc+", on tmpfs but short of space", fmt.Sprintf("free at least %s there, or set KH_CACHE_DIR elsewhere", humanBytes(cacheMinFree)))

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 )
 
@@ -151,6 +152,9 @@ func (o *Object) Attach(ctx context.Context) error {
 		if err != nil && isKprobe(p.Attach.Kind) && !kprobesAvailable() {
 			err = errNoKprobes
 		}
+		if err != nil && isTrampoline(p.Attach.Kind) && errors.Is(err, ebpf.ErrNotSupported) {
+			err = fmt.Errorf("%w: this kernel cannot attach %s programs (no BPF trampoline for this architecture or kernel); use kprobes or tracepoints", err, p.Attach.Kind)
+		}
 		if err != nil {
 			o.Detach()
 			return fmt.Errorf("attach program %s (%s): %w", p.Name, p.Section, err)
@@ -163,6 +167,10 @@ func (o *Object) Attach(ctx context.Context) error {
 
 // errNoKprobes explains a failed kprobe on a kernel without kprobes.
 var errNoKprobes = errors.New("this kernel has no kprobes (no kprobe PMU, no kprobe_events: built without CONFIG_KPROBES?); use fentry/SYM or a tracepoint instead")
+
+func isTrampoline(k AttachKind) bool {
+	return k == AttachFentry || k == AttachFexit
+}
 
 func isKprobe(k AttachKind) bool {
 	return k == AttachKprobe || k == AttachKretprobe || k == AttachKsyscall || k == AttachKretsyscall

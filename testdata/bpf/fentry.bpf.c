@@ -2,8 +2,9 @@
 /*
  * fentry.bpf.c: fentry and fexit programs on do_faccessat, sending records
  * on a perf event array (map "records", decoded as struct records). Needs
- * BTF and BPF trampolines (x86-64; arm64 since Linux 6.0), and a kernel
- * that lets kh load tracing programs.
+ * BTF and BPF trampolines (x86-64; arm64 from Linux 6.4 on: the 6.1 test
+ * kernel refuses to attach them), and a kernel that lets kh load tracing
+ * programs.
  *
  * Trigger: faccessat(AT_FDCWD, PATH, F_OK) on a missing PATH. Expect, for
  * the caller's tgid: kind 6 (fentry) and kind 7 (fexit) with ret = -2
