@@ -18,6 +18,8 @@ import (
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/khtool/kh/internal/testkernel"
 )
 
 // The BPF test programs live in testdata/bpf. Tests compile them once
@@ -42,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // bpfObject returns the path of testdata/bpf/NAME.bpf.c compiled, or
 // skips the test when it cannot be compiled here.
-func bpfObject(t *testing.T, name string) string {
+func bpfObject(t testing.TB, name string) string {
 	t.Helper()
 	if dir := os.Getenv("KH_TEST_BPF_DIR"); dir != "" {
 		p := filepath.Join(dir, name+".bpf.o")
@@ -77,19 +79,19 @@ func bpfObject(t *testing.T, name string) string {
 		if strings.Contains(bpfBuild.err.Error(), "build.sh") {
 			t.Fatalf("cannot build the BPF test programs: %v", bpfBuild.err)
 		}
-		t.Skipf("cannot build the BPF test programs: %v", bpfBuild.err)
+		testkernel.Skip(t, "cannot build the BPF test programs: %v", bpfBuild.err)
 	}
 	return filepath.Join(bpfBuild.dir, name+".bpf.o")
 }
 
 // requireBPF skips the test unless this process may load tracing programs.
-func requireBPF(t *testing.T) {
+func requireBPF(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("loading BPF programs needs root")
+		testkernel.Skip(t, "loading BPF programs needs root")
 	}
 	if err := features.HaveProgramType(ebpf.TracePoint); err != nil {
-		t.Skipf("cannot load tracepoint programs here: %v", err)
+		testkernel.Skip(t, "cannot load tracepoint programs here: %v", err)
 	}
 }
 

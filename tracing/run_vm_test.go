@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
 )
 
@@ -42,7 +43,7 @@ func TestRunInTestKernels(t *testing.T) {
 	}
 	for _, tool := range []string{"clang", "bpftool", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testkernel.Skip(t, "%s not installed", tool)
 		}
 	}
 	for _, arch := range vmtest.Arches() {
@@ -50,7 +51,7 @@ func TestRunInTestKernels(t *testing.T) {
 			ctx := context.Background()
 			k, err := vmtest.FindKernel(ctx, arch)
 			if err != nil {
-				t.Skipf("no %s test kernel: %v", arch, err)
+				testkernel.Skip(t, "no %s test kernel: %v", arch, err)
 			}
 			dir := t.TempDir()
 			objs := filepath.Join(dir, "bpf")

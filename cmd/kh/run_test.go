@@ -16,6 +16,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
+
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 // bpfObj returns testdata/bpf/NAME.bpf.c compiled by build.sh into the
@@ -28,12 +30,12 @@ func bpfObj(t *testing.T, name string) string {
 	}
 	for _, tool := range []string{"clang", "bpftool", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("cannot build the BPF test programs: %s not installed", tool)
+			tk.Skip(t, "cannot build the BPF test programs: %s not installed", tool)
 		}
 	}
 	const btf = "/sys/kernel/btf/vmlinux"
 	if _, err := os.Stat(btf); err != nil {
-		t.Skipf("cannot build the BPF test programs: %v", err)
+		tk.Skip(t, "cannot build the BPF test programs: %v", err)
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("bash", "../../testdata/bpf/build.sh", dir, btf, name).CombinedOutput(); err != nil {
@@ -45,10 +47,10 @@ func bpfObj(t *testing.T, name string) string {
 func requireRootBPF(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("loading BPF programs needs root")
+		tk.Skip(t, "loading BPF programs needs root")
 	}
 	if err := features.HaveProgramType(ebpf.TracePoint); err != nil {
-		t.Skipf("cannot load tracepoint programs: %v", err)
+		tk.Skip(t, "cannot load tracepoint programs: %v", err)
 	}
 }
 
