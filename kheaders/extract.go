@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -129,6 +131,7 @@ type extractor struct {
 	symlinks []symlink
 	archs    map[string]bool
 	uts      []byte
+	umask    uint32
 	entries  int
 	total    int64
 	stats    Stats
@@ -143,6 +146,7 @@ func newExtractor(root int, rootPath string, lim Limits) *extractor {
 		names:    make(map[string]kind, 8192),
 		dirs:     newDirCache(root),
 		archs:    map[string]bool{},
+		umask:    processUmask(),
 		buf:      make([]byte, 128<<10),
 	}
 }
@@ -421,11 +425,32 @@ func (x *extractor) writeFile(dirfd int, name, base string, mode uint32, size in
 			return x.streamErr(err, "read "+name)
 		}
 	}
-	// The mode given to openat is filtered by the umask; set it exactly.
-	if err := unix.Fchmod(fd, mode); err != nil {
-		return x.fsErr(name, "chmod", err)
+	// The mode given to openat is filtered by the umask; set it exactly
+	// unless the umask cannot have changed it (the usual 022 or 002).
+	if x.umask&mode != 0 {
+		if err := unix.Fchmod(fd, mode); err != nil {
+			return x.fsErr(name, "chmod", err)
+		}
 	}
 	return nil
+}
+
+// processUmask reads the umask from /proc/self/status (Linux 4.7+)
+// without changing it; where it cannot be read it returns 0o777, so that
+// every file mode is set explicitly.
+func processUmask() uint32 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return uint32(u)
+			}
+		}
+	}
+	return 0o777
 }
 
 func writeAll(fd int, b []byte) error {

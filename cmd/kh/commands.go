@@ -8,6 +8,8 @@ func (a *app) commands() []*cobra.Command {
 		a.fetchCmd(),
 		a.listCmd(),
 		a.cleanCmd(),
+		a.runCmd(),
+		a.doctorCmd(),
 		a.envCmd(),
 		a.execCmd(),
 		a.cflagsCmd(),
