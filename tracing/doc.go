@@ -1,5 +1,9 @@
-// Package tracing runs eBPF tracing programs and checks that tracing can
-// work on a machine. It backs `kh run` and `kh doctor`.
+// Package tracing makes eBPF tracing work with a kernel header tree (a
+// kheaders.Tree): the environment BCC and bpftrace read (kh env, kh exec),
+// the clang flags and a compiler driver for BPF programs (kh cflags,
+// kh build), a loader that runs a compiled program against the running
+// kernel (kh run), and a doctor that says whether tracing can work on a
+// machine and what is missing (kh doctor).
 //
 // # Running a BPF object
 //
@@ -47,4 +51,48 @@
 // root directory through a System, so tests can run it on a fake root.
 // A Report is OK (tracing can work) unless an essential check fails; see
 // Report.OK for the rule.
+//
+// # Environment for BCC and bpftrace
+//
+// EnvVars returns the variables, in a fixed order, that make BCC and
+// bpftrace use a tree instead of /lib/modules/$(uname -r):
+//
+//   - BCC_KERNEL_SOURCE: libbcc (checked: Debian's 0.26) compiles with
+//     -I flags relative to this directory, which it chdir(2)s into, and
+//     uses it only if include/linux/kconfig.h exists; otherwise it falls
+//     back to unpacking /sys/kernel/kheaders.tar.xz itself.
+//   - BPFTRACE_KERNEL_SOURCE and BPFTRACE_KERNEL_BUILD: bpftrace
+//     (checked: 0.17) takes the source and generated include directories
+//     from them and always adds -include SOURCE/include/linux/kconfig.h.
+//     kh sets both to the tree, so a stale BPFTRACE_KERNEL_BUILD cannot
+//     mix two kernels.
+//   - KH_HEADERS, KH_KIND, KH_RELEASE, KH_ARCH: the tree, for scripts.
+//
+// A BTF tree (kheaders.KindBTF: vmlinux.h and kconfig.h) is no use to
+// either tool: BCC needs real headers, and bpftrace 0.17 fails on every
+// program when BPFTRACE_KERNEL_SOURCE lacks include/linux/kconfig.h. For
+// such a tree the tools' variables are unset (Var.Unset), bpftrace reads
+// kernel types from the kernel's own BTF, and EnvWarnings says so.
+//
+// FormatEnv renders variables as sh or fish commands for eval, quoted so
+// that any path survives; Environ applies them to an environment list;
+// Command and Exec run a program with them.
+//
+// # Compiling BPF programs
+//
+// CFlags returns the clang flags that compile a BPF C program against a
+// tree, with absolute paths only. For a header tree they follow the
+// kernel's own include order for the tree's architecture and target
+// that architecture (--target=aarch64-linux-gnu for an arm64 tree, on
+// any host): kernel headers hold the architecture's inline assembly,
+// which clang rejects for -target bpf, so the program is compiled to
+// LLVM IR for the kernel's architecture and then lowered to BPF with
+// llc, as the kernel's samples/bpf do. For a BTF tree the flags are
+// -target bpfel (or bpfeb) with the tree's vmlinux.h and kconfig.h, for
+// CO-RE programs.
+//
+// Build runs that pipeline (clang, then llc for a header tree) and
+// writes the object atomically: a failed build leaves no output file.
+// Compiler diagnostics go to BuildOptions.Stderr and a *CompileError
+// sums them up.
 package tracing
