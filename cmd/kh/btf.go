@@ -16,7 +16,7 @@ import (
 func (a *app) btfCmd() *cobra.Command {
 	var (
 		from, base, module, outFile, guard, format string
-		splitOnly                                 bool
+		splitOnly                                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "btf",
