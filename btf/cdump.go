@@ -13,7 +13,8 @@ const DefaultGuard = "__VMLINUX_H__"
 // Options tune WriteC. The zero value (or nil) reproduces
 // `bpftool btf dump file FILE format c` exactly.
 type Options struct {
-	// Guard is the include-guard macro; "" means DefaultGuard.
+	// Guard is the include-guard macro; "" means DefaultGuard, except
+	// with SplitOnly, which needs a guard of its own (see GuardFor).
 	Guard string
 	// SplitOnly, for split BTF, writes only the declarations that come
 	// after those of the base: what the module adds to the kernel's
@@ -24,9 +25,37 @@ type Options struct {
 	SplitOnly bool
 }
 
-// maxDepth bounds the writer's recursion (struct nesting, declaration
-// chains); real kernels stay far below it.
-const maxDepth = 1 << 16
+// GuardFor returns an include-guard macro for a header named after name
+// (a module name or file name): "nf_tables" gives "__NF_TABLES_H__".
+func GuardFor(name string) string {
+	b := []byte("__")
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b = append(b, c-'a'+'A')
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			b = append(b, c)
+		default:
+			b = append(b, '_')
+		}
+	}
+	return string(append(b, "_H__"...))
+}
+
+// Limits that stop hostile BTF from making the writer run away: C
+// declarations can grow exponentially with nested anonymous types, and
+// one struct's padding can run to gigabytes. Real kernels stay far below
+// them (vmlinux.h of a Linux 6.18 distribution-style kernel is 2.8 MB).
+const (
+	// MaxOutput is the largest header WriteC generates.
+	MaxOutput = 64 << 20
+	// maxDepth bounds the writer's recursion (struct nesting,
+	// declaration chains).
+	maxDepth = 1 << 16
+	// maxStepsPerType bounds the writer's work (visits of a type while
+	// ordering or emitting) per type in the Spec.
+	maxStepsPerType = 1 << 10
+)
 
 // WriteC writes spec as a C header, byte-for-byte what bpftool v7.1.0
 // (libbpf 1.1's btf_dump) prints for `bpftool btf dump file FILE format c`,
@@ -37,7 +66,7 @@ const maxDepth = 1 << 16
 // The header is generated in memory first: if generation fails (a type
 // cycle C cannot express, or ctx is done), nothing is written to w.
 func WriteC(ctx context.Context, w io.Writer, spec *Spec, opts *Options) error {
-	out, err := appendC(ctx, nil, spec, opts)
+	out, err := appendC(ctx, nil, spec, opts, MaxOutput)
 	if err != nil {
 		return err
 	}
@@ -47,19 +76,27 @@ func WriteC(ctx context.Context, w io.Writer, spec *Spec, opts *Options) error {
 	return nil
 }
 
-// appendC appends the C header for spec to out.
-func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options) ([]byte, error) {
+// appendC appends the C header for spec to out, growing out by at most
+// limit bytes.
+func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit int) ([]byte, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
 	guard := opts.Guard
+	if opts.SplitOnly {
+		if spec.base == nil {
+			return nil, fmt.Errorf("SplitOnly needs split BTF (a Spec with a base)")
+		}
+		if guard == "" || guard == DefaultGuard {
+			return nil, fmt.Errorf("SplitOnly needs a Guard other than the base header's %s", DefaultGuard)
+		}
+	}
 	if guard == "" {
 		guard = DefaultGuard
 	}
-	if opts.SplitOnly && spec.base == nil {
-		return nil, fmt.Errorf("SplitOnly needs split BTF (a Spec with a base)")
-	}
 	d := newDumper(spec, out)
+	d.limit = limit
+	d.outLimit = len(d.out) + limit
 	d.str("#ifndef " + guard + "\n#define " + guard + "\n\n")
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n")
 	d.str("#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n")
@@ -126,9 +163,16 @@ type dumper struct {
 	queue []uint32 // emit_queue
 	stack []uint32 // decl_stack
 
-	out   []byte
-	err   error
-	depth int
+	out      []byte
+	err      error
+	depth    int
+	steps    int // visits left before giving up (maxStepsPerType)
+	limit    int // the most bytes to generate
+	outLimit int // len(out) not to exceed
+}
+
+func (d *dumper) tooLarge() error {
+	return fmt.Errorf("C header larger than %d MiB: implausible BTF", d.limit>>20)
 }
 
 func newDumper(s *Spec, out []byte) *dumper {
@@ -147,6 +191,9 @@ func newDumper(s *Spec, out []byte) *dumper {
 		identNames: make(map[string]int),
 		align:      make([]int32, len(s.types)),
 		out:        out,
+		steps:      maxStepsPerType * (len(s.types) + 1024),
+		limit:      MaxOutput,
+		outLimit:   len(out) + MaxOutput,
 	}
 	if d.ptrSz == 0 {
 		d.ptrSz = 8 // sizeof(void *) of the 64-bit bpftool we match
@@ -171,10 +218,20 @@ func (d *dumper) pfx(lvl int) {
 
 func (d *dumper) name(off uint32) string { return d.spec.name(off) }
 
+// enter accounts for one more level of recursion and one more step; it
+// returns false (with d.err set) once a limit is exceeded.
 func (d *dumper) enter() bool {
 	d.depth++
-	if d.depth > maxDepth && d.err == nil {
-		d.err = fmt.Errorf("types nest deeper than %d levels", maxDepth)
+	d.steps--
+	if d.err == nil {
+		switch {
+		case d.depth > maxDepth:
+			d.err = fmt.Errorf("types nest deeper than %d levels", maxDepth)
+		case d.steps < 0:
+			d.err = fmt.Errorf("too much work: type graph too convoluted (nested anonymous types?)")
+		case len(d.out) > d.outLimit:
+			d.err = d.tooLarge()
+		}
 	}
 	return d.err == nil
 }
@@ -192,6 +249,9 @@ func (d *dumper) dumpType(id uint32) error {
 		if d.err != nil {
 			return d.err
 		}
+	}
+	if len(d.out) > d.outLimit {
+		return d.tooLarge()
 	}
 	return nil
 }
@@ -566,6 +626,14 @@ func (d *dumper) emitBitPadding(curOff, nextOff, nextAlign int32, inBitfield boo
 		bits int32
 	}{{"long", int32(d.ptrSz) * 8}, {"int", 32}, {"short", 16}, {"char", 8}}
 	if curOff >= nextOff {
+		return
+	}
+	// Up to a line per byte of padding: refuse absurd holes before
+	// writing them (this also keeps nextOff-curOff within int32).
+	if gap := int64(nextOff) - int64(curOff); gap/8*int64(lvl+12) > int64(d.outLimit-len(d.out)) {
+		if d.err == nil {
+			d.err = fmt.Errorf("%w (padding of %d bits)", d.tooLarge(), gap)
+		}
 		return
 	}
 	var newOff, padBits int32
