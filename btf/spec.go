@@ -339,7 +339,7 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 			return nil, corrupt("string section is empty or not NUL-terminated")
 		}
 		if strSec[0] != 0 {
-			return nil, fmt.Errorf("%w: its string section does not start with an empty string, as split BTF does (a module's BTF?)", ErrNeedBase)
+			return nil, fmt.Errorf("%w: it looks like a module's (its string section does not start with an empty string)", ErrNeedBase)
 		}
 		s.strs = string(strSec)
 	} else {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
+	"strings"
 
 	"github.com/khtool/kh/btf"
 	"github.com/khtool/kh/internal/atomicfile"
@@ -89,12 +91,22 @@ the file atomically.`,
 				}
 			} else {
 				spec, err = btf.LoadSplit(src, baseSpec)
+				if errors.Is(err, btf.ErrNeedBase) {
+					return fmt.Errorf("%w; give the kernel's BTF with --base", err)
+				}
 			}
 			if err != nil {
 				return err
 			}
 			log.Debug("parsed BTF", "types", spec.NumTypes(), "own_from", spec.FirstID())
 
+			if splitOnly && guard == "" {
+				name := module
+				if name == "" {
+					name, _, _ = strings.Cut(filepath.Base(from), ".")
+				}
+				guard = btf.GuardFor(name)
+			}
 			var buf bytes.Buffer
 			opts := &btf.Options{Guard: guard, SplitOnly: splitOnly}
 			if err := btf.WriteC(cmd.Context(), &buf, spec, opts); err != nil {
@@ -129,7 +141,7 @@ the file atomically.`,
 	f.StringVar(&base, "base", "", "base BTF `FILE` for split BTF given with --from or --module (default for --module: "+btf.KernelPath+")")
 	f.StringVar(&module, "module", "", "read the split BTF of loaded module `NAME` from "+btf.ModulePath("NAME"))
 	f.BoolVar(&splitOnly, "split-only", false, "for split BTF, write only the module's own declarations")
-	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+")")
+	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
 	outputFlag(cmd, &format)
 	return cmd
 }
