@@ -76,6 +76,12 @@ func WriteC(ctx context.Context, w io.Writer, spec *Spec, opts *Options) error {
 	return nil
 }
 
+// AppendC appends the C header that WriteC writes to dst and returns the
+// extended slice; on error it returns nil.
+func AppendC(ctx context.Context, dst []byte, spec *Spec, opts *Options) ([]byte, error) {
+	return appendC(ctx, dst, spec, opts, MaxOutput)
+}
+
 // appendC appends the C header for spec to out, growing out by at most
 // limit bytes.
 func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit int) ([]byte, error) {
@@ -306,8 +312,13 @@ func (d *dumper) orderType(id uint32, throughPtr bool) int {
 	if !d.enter() {
 		return -1
 	}
-	defer d.leave()
+	r := d.orderKind(id, t, st, throughPtr)
+	d.leave()
+	return r
+}
 
+// orderKind is the body of orderType, by kind.
+func (d *dumper) orderKind(id uint32, t *rtype, st *typeState, throughPtr bool) int {
 	switch t.kind() {
 	case kindInt, kindFloat:
 		st.order = ordered
@@ -402,10 +413,14 @@ func (d *dumper) emitType(id, contID uint32) {
 	if !d.enter() {
 		return
 	}
-	defer d.leave()
+	d.emitKind(id, contID, st, topLevel)
+	d.leave()
+}
+
+// emitKind is the body of emitType.
+func (d *dumper) emitKind(id, contID uint32, st *typeState, topLevel bool) {
 	t := &d.types[id]
 	kind := t.kind()
-
 	if st.emit == emitting {
 		if st.fwdEmitted {
 			return
@@ -709,7 +724,11 @@ func (d *dumper) emitStructDef(id uint32, t *rtype, lvl int) {
 	if !d.enter() {
 		return
 	}
-	defer d.leave()
+	d.emitStructBody(id, t, lvl)
+	d.leave()
+}
+
+func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 	isStruct := t.kind() == kindStruct
 	align := d.alignOf(id)
 	packed := isStruct && d.isStructPacked(t)
@@ -866,7 +885,6 @@ func (d *dumper) emitTypeDecl(id uint32, fname string, lvl int) {
 	if !d.enter() {
 		return
 	}
-	defer d.leave()
 	start := len(d.stack)
 loop:
 	for {
@@ -889,6 +907,7 @@ loop:
 	v := declView{start: start, cnt: len(d.stack) - start}
 	d.emitTypeChain(&v, fname, lvl)
 	d.stack = d.stack[:start]
+	d.leave()
 }
 
 // declView is a frame of the shared declaration stack (libbpf's
@@ -943,7 +962,12 @@ func (d *dumper) emitTypeChain(v *declView, fname string, lvl int) {
 	if !d.enter() {
 		return
 	}
-	defer d.leave()
+	d.emitChain(v, fname, lvl)
+	d.leave()
+}
+
+// emitChain is the body of emitTypeChain.
+func (d *dumper) emitChain(v *declView, fname string, lvl int) {
 	// lastWasPtr avoids a space between stars: `int ***`. It starts
 	// true for a lone pointer in a prototype: `(*fname)`.
 	lastWasPtr := true

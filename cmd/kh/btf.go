@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -107,22 +106,22 @@ the file atomically.`,
 				}
 				guard = btf.GuardFor(name)
 			}
-			var buf bytes.Buffer
 			opts := &btf.Options{Guard: guard, SplitOnly: splitOnly}
-			if err := btf.WriteC(cmd.Context(), &buf, spec, opts); err != nil {
+			header, err := btf.AppendC(cmd.Context(), nil, spec, opts)
+			if err != nil {
 				return fmt.Errorf("%s: %w", src, err)
 			}
 			if outFile == "" {
-				_, err := a.stdout.Write(buf.Bytes())
+				_, err := a.stdout.Write(header)
 				return err
 			}
 			if err := atomicfile.Write(outFile, 0o644, func(w io.Writer) error {
-				_, err := w.Write(buf.Bytes())
+				_, err := w.Write(header)
 				return err
 			}); err != nil {
 				return err
 			}
-			log.Debug("wrote header", "path", outFile, "bytes", buf.Len())
+			log.Debug("wrote header", "path", outFile, "bytes", len(header))
 			if format == "json" {
 				return a.printJSON(struct {
 					Path   string `json:"path"`
@@ -130,7 +129,7 @@ the file atomically.`,
 					Base   string `json:"base,omitempty"`
 					Types  int    `json:"types"`
 					Bytes  int    `json:"bytes"`
-				}{outFile, src, basePath, spec.NumTypes(), buf.Len()})
+				}{outFile, src, basePath, spec.NumTypes(), len(header)})
 			}
 			return nil
 		},
