@@ -30,7 +30,8 @@ By default it reads the running kernel's BTF (` + btf.KernelPath + `).
 --from reads raw BTF or an ELF file with a .BTF section (vmlinux, a kernel
 module, a BPF object; gzip, xz or zstd compressed too). Split BTF (a
 module's) needs its base: --module NAME reads ` + btf.ModulePath("NAME") + `
-on top of ` + btf.KernelPath + ` (or --base), and --from FILE takes --base FILE.
+on top of ` + btf.KernelPath + ` (or --base), and --from FILE takes --base FILE
+(by default ` + btf.KernelPath + ` for a FILE in its directory, as bpftool).
 For split BTF the header holds the base's types and the module's, as
 bpftool's does; --split-only keeps only what the module adds.
 
@@ -55,14 +56,17 @@ the file atomically.`,
 			if base != "" && from == "" && module == "" {
 				return usagef("--base is the base of split BTF given with --from or --module")
 			}
-			if splitOnly && base == "" && module == "" {
+			if splitOnly && base == "" && module == "" && filepath.Dir(filepath.Clean(from)) != filepath.Dir(btf.KernelPath) {
 				return usagef("--split-only needs split BTF: --module NAME, or --from FILE with --base FILE")
 			}
 			log := a.logger()
 
 			var baseSpec *btf.Spec
 			basePath := base
-			if basePath == "" && module != "" {
+			// Like bpftool, take the kernel's BTF as the base of a
+			// module's in /sys/kernel/btf.
+			if basePath == "" && (module != "" ||
+				(filepath.Dir(filepath.Clean(from)) == filepath.Dir(btf.KernelPath) && filepath.Clean(from) != btf.KernelPath)) {
 				basePath = btf.KernelPath
 			}
 			if basePath != "" {
