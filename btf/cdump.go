@@ -42,6 +42,15 @@ func GuardFor(name string) string {
 	return string(append(b, "_H__"...))
 }
 
+func isIdent(s string) bool {
+	for i, c := range []byte(s) {
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Limits that stop hostile BTF from making the writer run away: C
 // declarations can grow exponentially with nested anonymous types, and
 // one struct's padding can run to gigabytes. Real kernels stay far below
@@ -99,6 +108,9 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	}
 	if guard == "" {
 		guard = DefaultGuard
+	}
+	if !isIdent(guard) {
+		return nil, fmt.Errorf("include guard %q is not a C identifier", guard)
 	}
 	d := newDumper(spec, out)
 	d.limit = limit
@@ -183,8 +195,8 @@ func (d *dumper) tooLarge() error {
 
 func newDumper(s *Spec, out []byte) *dumper {
 	if out == nil {
-		// vmlinux.h is about as large as the raw BTF.
-		out = make([]byte, 0, len(s.words)*4+len(s.strs)+4096)
+		// vmlinux.h is about half as large as the raw BTF.
+		out = make([]byte, 0, (len(s.words)*4+len(s.strs))*5/8+4096)
 	}
 	d := &dumper{
 		spec:       s,

@@ -179,6 +179,18 @@ func TestSplitOnly(t *testing.T) {
 	}
 }
 
+func TestGuardCheck(t *testing.T) {
+	s := mustLoad(t, testdata("go", "names.btf"), nil)
+	for _, g := range []string{"X Y", "1ABC", "A\n#define", "__A-B__"} {
+		if _, err := AppendC(context.Background(), nil, s, &Options{Guard: g}); err == nil {
+			t.Errorf("guard %q accepted", g)
+		}
+	}
+	if _, err := AppendC(context.Background(), nil, s, &Options{Guard: "_A1"}); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestGuardFor(t *testing.T) {
 	for in, want := range map[string]string{"nf_tables": "__NF_TABLES_H__", "khtest.ko": "__KHTEST_KO_H__", "a-b9": "__A_B9_H__"} {
 		if got := GuardFor(in); got != want {
