@@ -51,8 +51,8 @@ func testkernelDir(arch string) (string, bool) {
 
 // TestBpftool diffs WriteC against the installed bpftool on every input
 // at hand: the running kernel's BTF and its modules', the test kernels'
-// BTF and their kheaders.ko split BTF, the testdata inputs, and the C
-// snippets freshly compiled if clang is installed.
+// BTF and their kheaders.ko split BTF, the testdata inputs, the C
+// snippets freshly compiled if clang is installed, and KH_BTF_INPUTS.
 func TestBpftool(t *testing.T) {
 	bpftool := bpftoolPath(t)
 	type input struct{ name, file, base string }
@@ -92,6 +92,19 @@ func TestBpftool(t *testing.T) {
 		files, _ := filepath.Glob(testdata(pattern))
 		for _, f := range files {
 			inputs = append(inputs, input{filepath.Base(f), f, ""})
+		}
+	}
+	// More inputs from the environment: KH_BTF_INPUTS="GLOB[@BASE] ...",
+	// e.g. a distribution's vmlinux and its modules:
+	// "/tmp/vmlinux /tmp/modules/*/*.ko@/tmp/vmlinux".
+	for _, spec := range strings.Fields(os.Getenv("KH_BTF_INPUTS")) {
+		pattern, base, _ := strings.Cut(spec, "@")
+		files, err := filepath.Glob(pattern)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("KH_BTF_INPUTS: %q matches no file (%v)", pattern, err)
+		}
+		for _, f := range files {
+			inputs = append(inputs, input{"env/" + f, f, base})
 		}
 	}
 	if clang, err := exec.LookPath("clang"); err == nil {
