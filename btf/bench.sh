@@ -5,7 +5,7 @@
 # BTF, and prints kh's time as a ratio of bpftool's (mean, median, min;
 # below 1 means kh is faster).
 #
-#   sh btf/bench.sh            # RUNS=30 by default
+#   sh btf/bench.sh [FILE...]   # RUNS=30 by default; FILEs: more BTF
 #
 # Needs hyperfine and bpftool; the test kernels are found through
 # KH_TESTKERNEL or ../shared/testkernel. On a shared machine compare
@@ -39,6 +39,9 @@ for arch in x86_64 arm64; do
 	f=$tk/$arch/vmlinux.btf
 	[ -r "$f" ] || continue
 	bench "$arch-vmlinux" "--from $f" "btf dump file $f format c"
+done
+for f in "$@"; do
+	bench "$(basename "$f")" "--from $f" "btf dump file $f format c"
 done
 f=$tk/x86_64/vmlinux.btf
 if [ -r "$f" ]; then
