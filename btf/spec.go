@@ -144,11 +144,7 @@ func Load(path string) (*Spec, error) {
 // /sys/kernel/btf/MODULE, or a kernel module's .BTF section) on top of
 // base. With a nil base it is Load.
 func LoadSplit(path string, base *Spec) (*Spec, error) {
-	data, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := ParseSplit(data, base)
+	s, err := loadFile(path, base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -170,7 +166,9 @@ func LoadModule(name string, base *Spec) (*Spec, error) {
 	return LoadSplit(ModulePath(name), base)
 }
 
-func readFile(path string) ([]byte, error) {
+// loadFile reads the BTF in file path. Of an ELF file (a vmlinux with
+// DWARF can be hundreds of MiB) it reads only the .BTF section.
+func loadFile(path string, base *Spec) (*Spec, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -181,19 +179,34 @@ func readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if fi.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
+		return nil, errors.New("is a directory")
 	}
-	// sysfs files report their size; others may not (pipes): read to EOF,
-	// with a cap either way.
+	var magic [4]byte
+	n, err := io.ReadFull(f, magic[:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	if n == len(magic) && string(magic[:]) == elf.ELFMAG && fi.Mode().IsRegular() {
+		raw, ptr, err := elfBTF(f, fi.Size())
+		if err != nil {
+			return nil, err
+		}
+		return parseBTF(raw, ptr, base)
+	}
+	// Raw BTF (sysfs files report their size), or a compressed file:
+	// read it all, with a cap.
+	if fi.Size() > MaxInput {
+		return nil, fmt.Errorf("larger than %d bytes", MaxInput)
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, max(fi.Size(), 0)+bytes.MinRead))
-	n, err := buf.ReadFrom(io.LimitReader(f, MaxInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	buf.Write(magic[:n])
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxInput+1-int64(n))); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
 	}
-	if n > MaxInput {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxInput)
+	if buf.Len() > MaxInput {
+		return nil, fmt.Errorf("larger than %d bytes", MaxInput)
 	}
-	return buf.Bytes(), nil
+	return ParseSplit(buf.Bytes(), base)
 }
 
 // Parse parses BTF data: raw BTF or an ELF file with a .BTF section,
@@ -207,9 +220,6 @@ func Parse(data []byte) (*Spec, error) {
 // module with a .BTF section) on top of base, as Parse does. With a nil
 // base it is Parse. A split Spec cannot be a base itself.
 func ParseSplit(data []byte, base *Spec) (*Spec, error) {
-	if base != nil && base.base != nil {
-		return nil, errors.New("split BTF cannot serve as a base")
-	}
 	if f := decompress.Sniff(data); f != decompress.None {
 		d, err := decompress.Decode(f, data, MaxInput)
 		if err != nil {
@@ -220,6 +230,15 @@ func ParseSplit(data []byte, base *Spec) (*Spec, error) {
 	raw, elfPtr, err := findBTF(data)
 	if err != nil {
 		return nil, err
+	}
+	return parseBTF(raw, elfPtr, base)
+}
+
+// parseBTF parses raw BTF found in an ELF file of pointer size elfPtr (0
+// for raw BTF).
+func parseBTF(raw []byte, elfPtr int, base *Spec) (*Spec, error) {
+	if base != nil && base.base != nil {
+		return nil, errors.New("split BTF cannot serve as a base")
 	}
 	s, err := parseRaw(raw, base)
 	if err != nil {
@@ -244,10 +263,12 @@ func findBTF(data []byte) ([]byte, int, error) {
 		}
 		return nil, 0, fmt.Errorf("%w: neither raw BTF (magic 0xeb9f) nor ELF", ErrNotBTF)
 	}
-	return elfBTF(data)
+	return elfBTF(bytes.NewReader(data), int64(len(data)))
 }
 
-func elfBTF(data []byte) (raw []byte, ptr int, err error) {
+// elfBTF reads the .BTF section of an ELF file of size bytes and returns
+// it with the ELF's pointer size.
+func elfBTF(r io.ReaderAt, size int64) (raw []byte, ptr int, err error) {
 	// debug/elf is not hardened against every malformed file: never let
 	// it take the process down.
 	defer func() {
@@ -255,7 +276,7 @@ func elfBTF(data []byte) (raw []byte, ptr int, err error) {
 			raw, ptr, err = nil, 0, fmt.Errorf("%w: malformed ELF file (%v)", ErrCorrupt, r)
 		}
 	}()
-	f, err := elf.NewFile(bytes.NewReader(data))
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: ELF: %v", ErrCorrupt, err)
 	}
@@ -273,10 +294,14 @@ func elfBTF(data []byte) (raw []byte, ptr int, err error) {
 		return nil, 0, fmt.Errorf("%w: ELF .BTF section has no data", ErrCorrupt)
 	}
 	if sec.Flags&elf.SHF_COMPRESSED == 0 {
-		if sec.Offset > uint64(len(data)) || sec.Size > uint64(len(data))-sec.Offset {
+		if sec.Offset > uint64(size) || sec.Size > uint64(size)-sec.Offset {
 			return nil, 0, fmt.Errorf("%w: ELF .BTF section lies outside the file", ErrCorrupt)
 		}
-		return data[sec.Offset : sec.Offset+sec.Size], ptr, nil
+		raw = make([]byte, sec.Size)
+		if _, err := sec.ReadAt(raw, 0); err != nil {
+			return nil, 0, fmt.Errorf("%w: ELF .BTF section: %v", ErrCorrupt, err)
+		}
+		return raw, ptr, nil
 	}
 	raw, err = io.ReadAll(io.LimitReader(sec.Open(), MaxInput+1))
 	if err != nil {

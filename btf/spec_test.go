@@ -93,6 +93,36 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	obj := readTestdata(t, "c", "funcs.o")
+	for name, tc := range map[string]struct {
+		data []byte
+		want error
+	}{
+		"truncated ELF": {obj[:len(obj)/2], ErrCorrupt},
+		"ELF header only": {obj[:64], ErrCorrupt},
+		"empty": {nil, ErrNotBTF},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		if err := os.WriteFile(p, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Load(p); !errors.Is(err, tc.want) || !strings.HasPrefix(err.Error(), p+": ") {
+			t.Errorf("%s: Load = %v, %v; want %v prefixed with the path", name, s, err, tc.want)
+		}
+	}
+	if _, err := Load(dir); err == nil {
+		t.Error("Load of a directory succeeded")
+	}
+	if _, err := LoadModule("../vmlinux", nil); err == nil {
+		t.Error("LoadModule accepted a path")
+	}
+	if _, err := LoadModule("x", nil); !errors.Is(err, ErrNeedBase) {
+		t.Errorf("LoadModule without base: %v", err)
+	}
+}
+
 func TestBaseMismatch(t *testing.T) {
 	split := readTestdata(t, "khtest.btf")
 	for _, base := range []string{"enums.btf", "names.btf"} {
