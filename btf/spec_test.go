@@ -100,9 +100,9 @@ func TestLoadErrors(t *testing.T) {
 		data []byte
 		want error
 	}{
-		"truncated ELF": {obj[:len(obj)/2], ErrCorrupt},
+		"truncated ELF":   {obj[:len(obj)/2], ErrCorrupt},
 		"ELF header only": {obj[:64], ErrCorrupt},
-		"empty": {nil, ErrNotBTF},
+		"empty":           {nil, ErrNotBTF},
 	} {
 		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
 		if err := os.WriteFile(p, tc.data, 0o644); err != nil {
