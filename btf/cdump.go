@@ -205,8 +205,6 @@ func newDumper(s *Spec, out []byte) *dumper {
 		ptrSz:      s.ptrSize,
 		st:         make([]typeState, len(s.types)),
 		cached:     make(map[uint32]string),
-		typeNames:  make(map[string]int),
-		identNames: make(map[string]int),
 		align:      make([]int32, len(s.types)),
 		out:        out,
 		steps:      maxStepsPerType * (len(s.types) + 1024),
@@ -218,7 +216,9 @@ func newDumper(s *Spec, out []byte) *dumper {
 	}
 	d.st[0].order = ordered
 	d.st[0].emit = emitted
-	d.markReferenced()
+	nTypes, nIdents := d.markReferenced()
+	d.typeNames = make(map[string]int, nTypes)
+	d.identNames = make(map[string]int, nIdents)
 	return d
 }
 
@@ -275,10 +275,20 @@ func (d *dumper) dumpType(id uint32) error {
 }
 
 // markReferenced is btf_dump_mark_referenced: a type referenced by any
-// other is not a top-level anonymous enum.
-func (d *dumper) markReferenced() {
+// other is not a top-level anonymous enum. It also counts the names that
+// may go into typeNames and identNames, to size them.
+func (d *dumper) markReferenced() (nTypes, nIdents int) {
 	for id := 1; id < len(d.types); id++ {
 		t := &d.types[id]
+		switch t.kind() {
+		case kindStruct, kindUnion, kindInt:
+			nTypes++
+		case kindEnum, kindEnum64:
+			nTypes++
+			nIdents += t.vlen()
+		case kindTypedef:
+			nIdents++
+		}
 		switch t.kind() {
 		case kindVolatile, kindConst, kindRestrict, kindPtr, kindTypedef, kindFunc, kindVar, kindDeclTag, kindTypeTag:
 			d.st[t.st].referenced = true
@@ -302,6 +312,7 @@ func (d *dumper) markReferenced() {
 			}
 		}
 	}
+	return nTypes, nIdents
 }
 
 // orderType is btf_dump_order_type: a topological sort that queues the
