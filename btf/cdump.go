@@ -199,17 +199,17 @@ func newDumper(s *Spec, out []byte) *dumper {
 		out = make([]byte, 0, (len(s.words)*4+len(s.strs))*5/8+4096)
 	}
 	d := &dumper{
-		spec:       s,
-		types:      s.types,
-		words:      s.words,
-		ptrSz:      s.ptrSize,
-		st:         make([]typeState, len(s.types)),
-		cached:     make(map[uint32]string),
-		align:      make([]int32, len(s.types)),
-		out:        out,
-		steps:      maxStepsPerType * (len(s.types) + 1024),
-		limit:      MaxOutput,
-		outLimit:   len(out) + MaxOutput,
+		spec:     s,
+		types:    s.types,
+		words:    s.words,
+		ptrSz:    s.ptrSize,
+		st:       make([]typeState, len(s.types)),
+		cached:   make(map[uint32]string),
+		align:    make([]int32, len(s.types)),
+		out:      out,
+		steps:    maxStepsPerType * (len(s.types) + 1024),
+		limit:    MaxOutput,
+		outLimit: len(out) + MaxOutput,
 	}
 	if d.ptrSz == 0 {
 		d.ptrSz = 8 // sizeof(void *) of the 64-bit bpftool we match
