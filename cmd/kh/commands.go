@@ -5,6 +5,11 @@ import "github.com/spf13/cobra"
 // commands returns kh's subcommands, in the order `kh --help` lists them.
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
+		a.fetchCmd(),
+		a.listCmd(),
+		a.cleanCmd(),
+		a.runCmd(),
+		a.doctorCmd(),
 		a.btfCmd(),
 	}
 }

@@ -104,3 +104,38 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Head decodes only the first n bytes of data in format f, to identify
+// what a compressed file holds without decoding all of it.
+func Head(f Format, data []byte, n int) ([]byte, error) {
+	var r io.Reader
+	switch f {
+	case Gzip:
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		r = zr
+	case XZ:
+		xr, err := xz.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("xz: %w", err)
+		}
+		r = xr
+	case Zstd:
+		zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unknown compression format %q", f)
+	}
+	head := make([]byte, n)
+	m, err := io.ReadFull(r, head)
+	if err != nil && m == 0 {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	return head[:m], nil
+}

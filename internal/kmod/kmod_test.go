@@ -5,21 +5,14 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 func testkernel(t *testing.T, arch string) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "../../../shared/testkernel", arch)
-	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
-		dir = filepath.Join(v, arch)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "kheaders.ko")); err != nil {
-		t.Skipf("test kernel %s not found (set KH_TESTKERNEL): %v", arch, err)
-	}
-	return dir
+	return tk.Dir(t, arch)
 }
 
 func TestKheadersModule(t *testing.T) {

@@ -1,0 +1,114 @@
+// Package testkernel finds the real test kernels that kh's tests use
+// (../shared/testkernel next to the repository: Linux 6.1 for x86_64 and
+// arm64 with kheaders.ko, kheaders.tar.xz, config, vmlinux.btf and the
+// kernel image) and decides what a test does when something it needs is
+// missing.
+//
+// Tests skip with a clear message where the kernels, qemu or a tool are
+// missing. With KH_STRICT=1 (set by .ci/run) they fail instead, so CI
+// proves that every such test really ran.
+package testkernel
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Arches are the architectures of the test kernels, as directory names.
+var Arches = []string{"x86_64", "arm64"}
+
+// Root returns the directory holding the test kernels: $KH_TESTKERNEL,
+// else ../shared/testkernel beside the repository, else
+// /work/shared/testkernel.
+func Root() (string, error) {
+	var tried []string
+	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
+		tried = append(tried, v)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "../..")
+	tried = append(tried, filepath.Join(repo, "../shared/testkernel"), "/work/shared/testkernel")
+	for _, d := range tried {
+		if _, err := os.Stat(filepath.Join(d, "x86_64", "release")); err == nil {
+			abs, _ := filepath.Abs(d)
+			return abs, nil
+		}
+	}
+	return "", fmt.Errorf("test kernels not found (tried %s; set KH_TESTKERNEL)", strings.Join(tried, ", "))
+}
+
+// Dir returns the test kernel directory of arch ("x86_64" or "arm64"), or
+// skips the test.
+func Dir(t testing.TB, arch string) string {
+	t.Helper()
+	root, err := Root()
+	if err != nil {
+		Skip(t, "%v", err)
+	}
+	return filepath.Join(root, arch)
+}
+
+// File returns the path of a file of arch's test kernel (e.g.
+// "kheaders.ko"), or skips the test.
+func File(t testing.TB, arch, name string) string {
+	t.Helper()
+	p := filepath.Join(Dir(t, arch), name)
+	if _, err := os.Stat(p); err != nil {
+		Skip(t, "test kernel file missing: %v", err)
+	}
+	return p
+}
+
+// Release returns uname -r of arch's test kernel.
+func Release(t testing.TB, arch string) string {
+	t.Helper()
+	b, err := os.ReadFile(File(t, arch, "release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// SrcArch returns the kernel SRCARCH of a test kernel arch.
+func SrcArch(arch string) string {
+	if arch == "x86_64" {
+		return "x86"
+	}
+	return arch
+}
+
+// Strict reports whether missing prerequisites fail tests (KH_STRICT=1).
+func Strict() bool { return os.Getenv("KH_STRICT") == "1" }
+
+// Skip skips the test with a message, or fails it under KH_STRICT=1.
+func Skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Strict() {
+		t.Fatalf("KH_STRICT=1 and a prerequisite is missing: %s", msg)
+	}
+	t.Skip(msg)
+}
+
+// NeedTool returns the path of an executable, or skips the test.
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Skip(t, "%s is not installed", name)
+	}
+	return p
+}
+
+// NeedRoot skips the test unless it runs as root.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Skip(t, "needs root")
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tool runs one subcommand of the multi-call helper and returns its exit
+// status.
+func tool(name string, args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "vmtest %s: %s\n", name, fmt.Sprintf(format, a...))
+		return 1
+	}
+	switch name {
+	case "echo":
+		fmt.Println(strings.Join(args, " "))
+	case "cat":
+		if len(args) == 0 {
+			if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+				return fail("%v", err)
+			}
+		}
+		for _, a := range args {
+			f, err := os.Open(a)
+			if err != nil {
+				return fail("%v", err)
+			}
+			_, err = io.Copy(os.Stdout, f)
+			f.Close()
+			if err != nil {
+				return fail("%s: %v", a, err)
+			}
+		}
+	case "exit":
+		if len(args) < 1 {
+			return fail("want CODE [MESSAGE]")
+		}
+		code, err := strconv.Atoi(args[0])
+		if err != nil {
+			return fail("bad code: %v", err)
+		}
+		if len(args) > 1 {
+			fmt.Fprintln(os.Stderr, strings.Join(args[1:], " "))
+		}
+		return code
+	case "sleep":
+		if len(args) != 1 {
+			return fail("want SECONDS")
+		}
+		s, err := strconv.ParseFloat(args[0], 64)
+		if err != nil {
+			return fail("bad duration: %v", err)
+		}
+		time.Sleep(time.Duration(s * float64(time.Second)))
+	case "env":
+		for _, e := range os.Environ() {
+			fmt.Println(e)
+		}
+	case "pwd":
+		wd, err := os.Getwd()
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Println(wd)
+	case "rendezvous":
+		return rendezvous(args, fail)
+	default:
+		return fail("unknown subcommand")
+	}
+	return 0
+}
+
+// rendezvous registers this process in DIR and waits (up to a minute)
+// until N processes have: it proves that N commands ran at the same time.
+func rendezvous(args []string, fail func(string, ...any) int) int {
+	if len(args) != 2 {
+		return fail("want DIR N")
+	}
+	dir := args[0]
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 1 {
+		return fail("bad count %q", args[1])
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail("%v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), nil, 0o644); err != nil {
+		return fail("%v", err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if len(ents) >= n {
+			fmt.Printf("met %d\n", len(ents))
+			return 0
+		}
+		if time.Now().After(deadline) {
+			return fail("timed out: %d of %d arrived", len(ents), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,75 @@
+package kheaders
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// OpenDir validates a kernel header tree that is already on disk (for
+// example one extracted by hand, or /lib/modules/RELEASE/build) and returns
+// it for use in place; nothing is copied. The tree must have
+// include/linux/kconfig.h, include/generated/utsrelease.h and exactly one
+// built architecture (arch/SRCARCH/include/generated), or be a tree
+// published by kh (with its manifest).
+func OpenDir(dir string) (*Tree, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(filepath.Join(abs, ManifestName)); err == nil {
+		// A tree kh published: trust it only as the cache would.
+		c := &Cache{Dir: filepath.Dir(abs), uid: os.Geteuid()}
+		return c.open(filepath.Base(abs))
+	}
+	uts, err := os.ReadFile(filepath.Join(abs, "include/generated/utsrelease.h"))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a kernel header tree: %w", dir, err)
+	}
+	release, ok := ReadRelease(uts)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a kernel header tree: no UTS_RELEASE in include/generated/utsrelease.h", dir)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "include/linux/kconfig.h")); err != nil {
+		return nil, fmt.Errorf("%s is not a complete kernel header tree: %w", dir, err)
+	}
+	arch, err := treeArch(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return &Tree{
+		Manifest: Manifest{
+			Schema:  ManifestSchema,
+			Path:    abs,
+			Kind:    KindHeaders,
+			Release: release,
+			Arch:    arch,
+			Source:  Source{Kind: SourceDir, Location: abs},
+		},
+		Cached: true,
+	}, nil
+}
+
+// treeArch finds a tree's SRCARCH: the architecture with generated
+// headers (a full source tree has every arch/, but only the built one has
+// arch/SRCARCH/include/generated), or the only arch/*/include.
+func treeArch(dir string) (string, error) {
+	gen, _ := filepath.Glob(filepath.Join(dir, "arch/*/include/generated"))
+	if len(gen) == 1 {
+		return filepath.Base(filepath.Dir(filepath.Dir(gen[0]))), nil
+	}
+	inc, _ := filepath.Glob(filepath.Join(dir, "arch/*/include"))
+	if len(inc) == 1 {
+		return filepath.Base(filepath.Dir(inc[0])), nil
+	}
+	if len(gen) == 0 && len(inc) == 0 {
+		return "", errors.New("no arch/*/include directory")
+	}
+	var names []string
+	for _, g := range gen {
+		names = append(names, filepath.Base(filepath.Dir(filepath.Dir(g))))
+	}
+	return "", fmt.Errorf("cannot tell the architecture: generated headers for %s", strings.Join(names, ", "))
+}

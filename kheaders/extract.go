@@ -1,0 +1,645 @@
+package kheaders
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Limits bound what an archive may hold. Anything beyond them is refused.
+type Limits struct {
+	MaxEntries  int    // tar entries of any type
+	MaxTotal    int64  // bytes of all regular files together (and of the tar stream)
+	MaxFileSize int64  // bytes of one regular file
+	MaxName     int    // bytes of one entry name or symlink target
+	MaxDepth    int    // components of one entry name
+	MaxDict     uint32 // xz dictionary size claimed by a block header
+}
+
+// DefaultLimits returns the limits Fetch uses: 200,000 entries, 1 GiB in
+// total, 256 MiB in one file, 4096-byte names, 64 levels, 64 MiB xz
+// dictionary. A real kernel's archive is about 6,700 entries and 31 MB.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxEntries:  200000,
+		MaxTotal:    1 << 30,
+		MaxFileSize: 256 << 20,
+		MaxName:     4096,
+		MaxDepth:    64,
+		MaxDict:     64 << 20,
+	}
+}
+
+// Stats describes an extracted header tree.
+type Stats struct {
+	Release  string // UTS_RELEASE from include/generated/utsrelease.h
+	Arch     string // SRCARCH: the one directory under arch/
+	Files    int    // regular files
+	Dirs     int    // directories
+	Symlinks int    // symbolic links
+	Bytes    int64  // total size of the regular files
+}
+
+// ArchiveError means the archive is corrupt, hostile or not a kernel
+// header archive. Nothing from such an archive may be used.
+type ArchiveError struct {
+	Entry string // the tar entry at fault, if any
+	Err   error
+}
+
+func (e *ArchiveError) Error() string {
+	if e.Entry != "" {
+		return fmt.Sprintf("bad archive: entry %q: %v", e.Entry, e.Err)
+	}
+	return "bad archive: " + e.Err.Error()
+}
+
+func (e *ArchiveError) Unwrap() error { return e.Err }
+
+func badEntry(name string, format string, args ...any) error {
+	return &ArchiveError{Entry: name, Err: fmt.Errorf(format, args...)}
+}
+
+// Extract decodes an xz-compressed tar archive of kernel headers and
+// unpacks it into dir, which must be an empty directory private to the
+// caller. It returns only after the whole xz stream has been verified
+// (block checks, index, footer): an error at any point means dir holds
+// partial output that the caller must remove, as the cache does.
+//
+// Extract treats the archive as hostile: it refuses path traversal,
+// absolute names, symlinks whose target leaves the tree, entries that go
+// through a symlink or a file, hard links, devices, FIFOs, duplicate
+// entries, oversized names, and anything beyond lim. Files are created
+// read-only (0444, or 0555 when the archive marks them executable; never
+// setuid or setgid), directories end up 0555, and symlinks are created
+// last, so nothing is ever written through one.
+func Extract(ctx context.Context, archive []byte, dir string, lim Limits) (Stats, error) {
+	xr, err := newXZReader(archive, lim)
+	if err != nil {
+		return Stats{}, err
+	}
+	// Decode on one goroutine, create files on this one.
+	pr := newPipe(ctx, xr, lim.MaxTotal+1<<20)
+	defer pr.stop()
+	return extractTar(ctx, pr, dir, lim)
+}
+
+// extractTar unpacks an uncompressed tar stream; see Extract.
+func extractTar(ctx context.Context, r io.Reader, dir string, lim Limits) (Stats, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Stats{}, fmt.Errorf("open %s: %w", dir, err)
+	}
+	x := newExtractor(fd, dir, lim)
+	defer x.close()
+	if err := x.run(ctx, r); err != nil {
+		return Stats{}, err
+	}
+	return x.stats, nil
+}
+
+type kind uint8
+
+const (
+	kindDir kind = iota + 1
+	kindImplicitDir
+	kindFile
+	kindSymlink
+)
+
+type symlink struct{ name, target string }
+
+// extractor unpacks tar entries beneath the directory fd root. It keeps a
+// map of every name it created, which is what the hostile-input checks
+// consult: the staging directory is private, so the map is the truth.
+type extractor struct {
+	root     int
+	rootPath string
+	lim      Limits
+	names    map[string]kind
+	dirs     *dirCache
+	symlinks []symlink
+	archs    map[string]bool
+	uts      []byte
+	umask    uint32
+	entries  int
+	total    int64
+	stats    Stats
+	buf      []byte
+}
+
+func newExtractor(root int, rootPath string, lim Limits) *extractor {
+	return &extractor{
+		root:     root,
+		rootPath: rootPath,
+		lim:      lim,
+		names:    make(map[string]kind, 8192),
+		dirs:     newDirCache(root),
+		archs:    map[string]bool{},
+		umask:    processUmask(),
+		buf:      make([]byte, 128<<10),
+	}
+}
+
+func (x *extractor) close() {
+	x.dirs.close()
+	unix.Close(x.root)
+}
+
+// countingReader counts the bytes the tar reader consumed.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (x *extractor) run(ctx context.Context, r io.Reader) error {
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
+	var end int64 // stream offset just past the last entry's data
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return x.streamErr(err, "read tar header")
+		}
+		end = cr.n + (h.Size+511)&^511
+		if err := x.entry(h, tr); err != nil {
+			return err
+		}
+	}
+	// A tar archive ends with two zero blocks. Without them the archive
+	// was cut short at an entry boundary.
+	if cr.n < end+1024 {
+		return &ArchiveError{Err: errors.New("tar archive is truncated (no end-of-archive marker)")}
+	}
+	// What follows the marker is record padding: zeros only. Reading to
+	// the end also makes the decoder verify the xz checks and index.
+	if err := drainZeros(r, x.buf); err != nil {
+		return x.streamErr(err, "after the end of the tar archive")
+	}
+	if err := x.finish(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// streamErr classifies an error from the decoded stream: decoder and
+// tar format errors make the archive bad; cancellation stays as is.
+func (x *extractor) streamErr(err error, what string) error {
+	var ae *ArchiveError
+	if errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &ArchiveError{Err: fmt.Errorf("%s: tar archive is truncated", what)}
+	}
+	return &ArchiveError{Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+func drainZeros(r io.Reader, buf []byte) error {
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return &ArchiveError{Err: errors.New("trailing data after the end of the tar archive")}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// cleanName turns a tar entry name into a clean relative path ("" for the
+// archive root) or explains why it is not acceptable.
+func (x *extractor) cleanName(raw string) (string, error) {
+	if len(raw) > x.lim.MaxName {
+		return "", badEntry(raw[:min(len(raw), 64)]+"...", "name is %d bytes long (limit %d)", len(raw), x.lim.MaxName)
+	}
+	if strings.IndexByte(raw, 0) >= 0 {
+		return "", badEntry(raw, "name contains a NUL byte")
+	}
+	if strings.HasPrefix(raw, "/") {
+		return "", badEntry(raw, "absolute name")
+	}
+	name := strings.TrimPrefix(raw, "./")
+	name = strings.TrimSuffix(name, "/")
+	if name == "" || name == "." {
+		return "", nil
+	}
+	if name != path.Clean(name) {
+		return "", badEntry(raw, "name is not a clean path")
+	}
+	if name == ".." || strings.HasPrefix(name, "../") {
+		return "", badEntry(raw, "name leaves the tree")
+	}
+	comps := strings.Split(name, "/")
+	for _, c := range comps {
+		if len(c) > 255 {
+			return "", badEntry(raw, "a name component is %d bytes long (limit 255)", len(c))
+		}
+	}
+	if depth := len(comps); depth > x.lim.MaxDepth {
+		return "", badEntry(raw, "name is %d levels deep (limit %d)", depth, x.lim.MaxDepth)
+	}
+	return name, nil
+}
+
+func (x *extractor) entry(h *tar.Header, r io.Reader) error {
+	x.entries++
+	if x.entries > x.lim.MaxEntries {
+		return &ArchiveError{Err: fmt.Errorf("more than %d entries", x.lim.MaxEntries)}
+	}
+	name, err := x.cleanName(h.Name)
+	if err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	if name == "" {
+		if h.Typeflag == tar.TypeDir {
+			return nil
+		}
+		return badEntry(h.Name, "a non-directory names the tree's root")
+	}
+	switch h.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeSymlink:
+	case '\x00': // old-style regular file (tar.TypeRegA)
+	case tar.TypeLink:
+		return badEntry(h.Name, "hard links are not allowed")
+	case tar.TypeChar, tar.TypeBlock:
+		return badEntry(h.Name, "device files are not allowed")
+	case tar.TypeFifo:
+		return badEntry(h.Name, "FIFOs are not allowed")
+	default:
+		return badEntry(h.Name, "entry type %q is not allowed", h.Typeflag)
+	}
+	if old, ok := x.names[name]; ok && !(old == kindImplicitDir && h.Typeflag == tar.TypeDir) {
+		return badEntry(h.Name, "duplicate entry")
+	}
+	parent, base := path.Split(name)
+	parent = strings.TrimSuffix(parent, "/")
+	pfd, err := x.parentDir(h.Name, parent)
+	if err != nil {
+		return err
+	}
+	if i := strings.IndexByte(name, '/'); i > 0 && name[:i] == "arch" {
+		a, _, _ := strings.Cut(name[i+1:], "/")
+		x.archs[a] = true
+	}
+	switch h.Typeflag {
+	case tar.TypeDir:
+		if x.names[name] == kindImplicitDir {
+			x.names[name] = kindDir
+			return nil
+		}
+		if err := unix.Mkdirat(pfd, base, 0o755); err != nil {
+			return x.fsErr(name, "create directory", err)
+		}
+		x.names[name] = kindDir
+		x.stats.Dirs++
+	case tar.TypeSymlink:
+		t := h.Linkname
+		switch {
+		case t == "":
+			return badEntry(h.Name, "symlink with an empty target")
+		case len(t) > x.lim.MaxName:
+			return badEntry(h.Name, "symlink target is %d bytes long (limit %d)", len(t), x.lim.MaxName)
+		case strings.IndexByte(t, 0) >= 0:
+			return badEntry(h.Name, "symlink target contains a NUL byte")
+		case strings.HasPrefix(t, "/"):
+			return badEntry(h.Name, "symlink to the absolute path %q", t)
+		}
+		x.names[name] = kindSymlink
+		x.symlinks = append(x.symlinks, symlink{name, t})
+	default:
+		if h.Size < 0 || h.Size > x.lim.MaxFileSize {
+			return badEntry(h.Name, "file is %d bytes (limit %d)", h.Size, x.lim.MaxFileSize)
+		}
+		if x.total += h.Size; x.total > x.lim.MaxTotal {
+			return &ArchiveError{Err: fmt.Errorf("files hold more than %d bytes in total", x.lim.MaxTotal)}
+		}
+		mode := uint32(0o444)
+		if h.Mode&0o111 != 0 {
+			mode = 0o555
+		}
+		if err := x.writeFile(pfd, name, base, mode, h.Size, r); err != nil {
+			return err
+		}
+		x.names[name] = kindFile
+		x.stats.Files++
+		x.stats.Bytes += h.Size
+	}
+	return nil
+}
+
+// parentDir returns a descriptor for directory dir (relative to the
+// root), creating missing directories, and refuses paths that would go
+// through a file or a symlink.
+func (x *extractor) parentDir(entry, dir string) (int, error) {
+	if dir == "" {
+		return x.root, nil
+	}
+	if fd, ok := x.dirs.get(dir); ok {
+		return fd, nil
+	}
+	// Walk down from the deepest ancestor we know.
+	comps := strings.Split(dir, "/")
+	fd := x.root
+	for i := range comps {
+		p := strings.Join(comps[:i+1], "/")
+		switch x.names[p] {
+		case kindFile:
+			return -1, badEntry(entry, "%s is a file, not a directory", p)
+		case kindSymlink:
+			return -1, badEntry(entry, "path goes through the symlink %s", p)
+		case 0:
+			if err := unix.Mkdirat(fd, comps[i], 0o755); err != nil {
+				return -1, x.fsErr(p, "create directory", err)
+			}
+			x.names[p] = kindImplicitDir
+			x.stats.Dirs++
+		}
+		next, ok := x.dirs.get(p)
+		if !ok {
+			nfd, err := unix.Openat(fd, comps[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return -1, x.fsErr(p, "open directory", err)
+			}
+			x.dirs.put(p, nfd)
+			next = nfd
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
+func (x *extractor) writeFile(dirfd int, name, base string, mode uint32, size int64, r io.Reader) error {
+	fd, err := unix.Openat(dirfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return x.fsErr(name, "create file", err)
+	}
+	defer unix.Close(fd)
+	capture := name == "include/generated/utsrelease.h" && size <= 4096
+	var left = size
+	for left > 0 {
+		n, err := r.Read(x.buf[:min(int64(len(x.buf)), left)])
+		if n > 0 {
+			if capture {
+				x.uts = append(x.uts, x.buf[:n]...)
+			}
+			if err := writeAll(fd, x.buf[:n]); err != nil {
+				return x.fsErr(name, "write", err)
+			}
+			left -= int64(n)
+		}
+		if err == io.EOF && left > 0 {
+			return x.streamErr(io.ErrUnexpectedEOF, "read "+name)
+		}
+		if err != nil && err != io.EOF {
+			return x.streamErr(err, "read "+name)
+		}
+	}
+	// The mode given to openat is filtered by the umask; set it exactly
+	// unless the umask cannot have changed it (the usual 022 or 002).
+	if x.umask&mode != 0 {
+		if err := unix.Fchmod(fd, mode); err != nil {
+			return x.fsErr(name, "chmod", err)
+		}
+	}
+	return nil
+}
+
+// processUmask reads the umask from /proc/self/status (Linux 4.7+)
+// without changing it; where it cannot be read it returns 0o777, so that
+// every file mode is set explicitly.
+func processUmask() uint32 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return uint32(u)
+			}
+		}
+	}
+	return 0o777
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// ErrNoSpace means the cache filesystem is full.
+var ErrNoSpace = errors.New("no space left in the cache filesystem")
+
+// fsErr wraps a filesystem error. EEXIST cannot happen for a well-formed
+// archive in a private staging directory (duplicates are caught first), so
+// it is reported as a bad archive.
+func (x *extractor) fsErr(name, op string, err error) error {
+	switch {
+	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
+		return fmt.Errorf("%s %s in %s: %w (free space with `kh clean` or give the cache more room)", op, name, x.rootPath, ErrNoSpace)
+	case errors.Is(err, unix.EEXIST):
+		return badEntry(name, "%s: already exists", op)
+	}
+	return fmt.Errorf("%s %s in %s: %w", op, name, x.rootPath, err)
+}
+
+// finish creates the symlinks, checks that the result is a kernel header
+// tree and makes every directory read-only.
+func (x *extractor) finish() error {
+	for _, s := range x.symlinks {
+		if err := x.checkSymlink(s); err != nil {
+			return err
+		}
+	}
+	for _, s := range x.symlinks {
+		parent, base := path.Split(s.name)
+		pfd, err := x.parentDir(s.name, strings.TrimSuffix(parent, "/"))
+		if err != nil {
+			return err
+		}
+		if err := unix.Symlinkat(s.target, pfd, base); err != nil {
+			return x.fsErr(s.name, "create symlink", err)
+		}
+		x.stats.Symlinks++
+	}
+	if err := x.checkTree(); err != nil {
+		return err
+	}
+	for name, k := range x.names {
+		if k == kindDir || k == kindImplicitDir {
+			if err := unix.Fchmodat(x.root, name, 0o555, 0); err != nil {
+				return x.fsErr(name, "chmod", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkSymlink resolves a symlink's target through the tree as the kernel
+// would, following the archive's other symlinks, and refuses it if any
+// step leaves the tree. Lexical cleaning alone is not enough: with
+// "a/l -> .." a target "a/l/../.." escapes although it cleans to ".".
+func (x *extractor) checkSymlink(s symlink) error {
+	const maxHops = 40
+	hops := 0
+	var walk func(dir []string, target string) ([]string, error)
+	walk = func(dir []string, target string) ([]string, error) {
+		cur := append([]string(nil), dir...)
+		comps := strings.Split(target, "/")
+		for i, c := range comps {
+			switch c {
+			case "", ".":
+				continue
+			case "..":
+				if len(cur) == 0 {
+					return nil, badEntry(s.name, "symlink target %q leaves the tree", s.target)
+				}
+				cur = cur[:len(cur)-1]
+				continue
+			}
+			cur = append(cur, c)
+			p := strings.Join(cur, "/")
+			switch x.names[p] {
+			case kindSymlink:
+				if hops++; hops > maxHops {
+					return nil, badEntry(s.name, "too many levels of symlinks")
+				}
+				t := x.symlinkTarget(p)
+				var err error
+				if cur, err = walk(cur[:len(cur)-1], t); err != nil {
+					return nil, err
+				}
+			case kindFile, 0:
+				// A file or a missing name cannot be walked through: the
+				// kernel stops there (ENOTDIR/ENOENT), so nothing escapes.
+				if i < len(comps)-1 {
+					return cur, nil
+				}
+			}
+		}
+		return cur, nil
+	}
+	dir := strings.Split(s.name, "/")
+	_, err := walk(dir[:len(dir)-1], s.target)
+	return err
+}
+
+func (x *extractor) symlinkTarget(name string) string {
+	for _, s := range x.symlinks {
+		if s.name == name {
+			return s.target
+		}
+	}
+	return ""
+}
+
+var utsRE = regexp.MustCompile(`(?m)^#define UTS_RELEASE "([^"\n]+)"`)
+
+// checkTree verifies that what was unpacked is a kernel header tree and
+// records its release and architecture.
+func (x *extractor) checkTree() error {
+	if k := x.names["include"]; k != kindDir && k != kindImplicitDir {
+		return &ArchiveError{Err: errors.New("not a kernel header archive: no include/ directory")}
+	}
+	m := utsRE.FindSubmatch(x.uts)
+	if m == nil {
+		return &ArchiveError{Err: errors.New("not a kernel header archive: no UTS_RELEASE in include/generated/utsrelease.h")}
+	}
+	x.stats.Release = string(m[1])
+	var archs []string
+	for a := range x.archs {
+		if k := x.names["arch/"+a+"/include"]; k == kindDir || k == kindImplicitDir {
+			archs = append(archs, a)
+		}
+	}
+	if len(archs) != 1 {
+		return &ArchiveError{Err: fmt.Errorf("not a kernel header archive: want exactly one arch/*/include directory, found %d", len(archs))}
+	}
+	x.stats.Arch = archs[0]
+	return nil
+}
+
+// dirCache keeps open descriptors of recently used directories. Entries
+// in a kernel archive are sorted, so a small cache hits almost always.
+type dirCache struct {
+	root  int
+	fds   map[string]int
+	order []string
+}
+
+const dirCacheSize = 128
+
+func newDirCache(root int) *dirCache { return &dirCache{root: root, fds: map[string]int{}} }
+
+func (c *dirCache) get(p string) (int, bool) {
+	fd, ok := c.fds[p]
+	return fd, ok
+}
+
+func (c *dirCache) put(p string, fd int) {
+	if len(c.order) >= dirCacheSize {
+		old := c.order[0]
+		c.order = c.order[1:]
+		unix.Close(c.fds[old])
+		delete(c.fds, old)
+	}
+	c.fds[p] = fd
+	c.order = append(c.order, p)
+}
+
+func (c *dirCache) close() {
+	for _, fd := range c.fds {
+		unix.Close(fd)
+	}
+	c.fds = nil
+}
+
+// ReadRelease returns UTS_RELEASE from a header tree's
+// include/generated/utsrelease.h.
+func ReadRelease(data []byte) (string, bool) {
+	m := utsRE.FindSubmatch(bytes.TrimSpace(data))
+	if m == nil {
+		return "", false
+	}
+	return string(m[1]), true
+}

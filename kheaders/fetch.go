@@ -1,0 +1,393 @@
+package kheaders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/khtool/kh/internal/kernel"
+	"github.com/khtool/kh/internal/kmod"
+)
+
+// Options configure Fetch. The zero value fetches the running kernel's
+// headers into the default cache.
+type Options struct {
+	// From is an archive (kheaders.tar.xz), a kheaders module file (.ko,
+	// .ko.xz, .ko.zst, .ko.gz) or a header tree directory to use instead
+	// of the running kernel's sources. A directory is validated and used
+	// in place, never copied.
+	From string
+	// LoadModule loads the kheaders module with finit_module(2) when
+	// /sys/kernel/kheaders.tar.xz is absent, and then reads that file,
+	// instead of reading the archive out of the module file.
+	LoadModule bool
+	// Require, when KindHeaders, refuses to fall back to a BTF tree.
+	Require Kind
+
+	// CacheDir is the cache directory; "" means DefaultCacheDir.
+	CacheDir string
+	// AllowDisk accepts a cache that is not on tmpfs.
+	AllowDisk bool
+	// Limits bound what an archive may hold; the zero value means
+	// DefaultLimits.
+	Limits Limits
+
+	// Root is the root directory in which the running kernel's sources
+	// are looked for ("" means "/"); tests point it at a fake root.
+	Root string
+	// Release is the running kernel's release; "" means uname -r.
+	Release string
+
+	// Log receives a line for each source considered and each cache
+	// decision; nil discards them.
+	Log *slog.Logger
+}
+
+// NotFoundError means no source of headers exists for the kernel.
+type NotFoundError struct {
+	Release string
+	Looked  []string // what was looked for, and why it was not used
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no kernel headers for %s: %s; enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, or pass --from with an archive, a module or a header directory",
+		e.Release, strings.Join(e.Looked, "; "))
+}
+
+// Fetch returns a header tree for the running kernel (or for opts.From),
+// extracting it into the cache if needed. The sources, in order:
+//
+//  1. opts.From: an archive, a module file or a header directory;
+//  2. /sys/kernel/kheaders.tar.xz;
+//  3. the kheaders module on disk (/lib/modules/RELEASE and Android's
+//     module partitions), read without loading it after checking its
+//     vermagic, or loaded with opts.LoadModule;
+//  4. /lib/modules/RELEASE/build, only when it provably matches the
+//     running kernel.
+//
+// A second Fetch for the same kernel returns the cached tree without
+// reading or hashing the archive again where the source's identity can be
+// proven cheaply (see SourceKey).
+func Fetch(ctx context.Context, opts Options) (*Tree, error) {
+	f := &fetcher{opts: opts, log: opts.Log}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if f.opts.Limits == (Limits{}) {
+		f.opts.Limits = DefaultLimits()
+	}
+	if opts.From != "" {
+		return f.fromPath(ctx)
+	}
+	return f.running(ctx)
+}
+
+type fetcher struct {
+	opts  Options
+	log   *slog.Logger
+	cache *Cache
+}
+
+func (f *fetcher) openCache() (*Cache, error) {
+	if f.cache == nil {
+		c, err := OpenCache(CacheOptions{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
+		if err != nil {
+			return nil, err
+		}
+		f.cache = c
+	}
+	return f.cache, nil
+}
+
+func (f *fetcher) fromPath(ctx context.Context) (*Tree, error) {
+	from := f.opts.From
+	fi, err := os.Stat(from)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	if fi.IsDir() {
+		t, err := OpenDir(from)
+		if err != nil {
+			return nil, err
+		}
+		f.log.Debug("using the header tree in place", "dir", t.Path, "release", t.Release, "arch", t.Arch)
+		return t, nil
+	}
+	abs, err := filepath.Abs(from)
+	if err != nil {
+		return nil, err
+	}
+	key := SourceKey(f.opts.Root, Source{Kind: SourceFile, Location: abs}, "")
+	if t, ok := f.fromHint(key); ok {
+		return t, nil
+	}
+	a, err := ReadArchive(abs)
+	if err != nil {
+		return nil, err
+	}
+	f.log.Debug("read archive", "source", a.Source.Kind, "path", abs, "bytes", len(a.Data))
+	return f.publish(ctx, a, key)
+}
+
+// fromHint returns the tree a source key points to, if any.
+func (f *fetcher) fromHint(key string) (*Tree, bool) {
+	if key == "" {
+		return nil, false
+	}
+	c, err := f.openCache()
+	if err != nil {
+		return nil, false
+	}
+	t, src, ok := c.FromHint(key)
+	if !ok {
+		return nil, false
+	}
+	t.Source = src
+	f.log.Debug("cache hit (source unchanged since it was last read)", "path", t.Path)
+	return t, true
+}
+
+// publish returns the cached tree of archive a, extracting it first if
+// needed, and records key as a hint for the next call.
+func (f *fetcher) publish(ctx context.Context, a *Archive, key string) (*Tree, error) {
+	c, err := f.openCache()
+	if err != nil {
+		return nil, err
+	}
+	digest := a.Digest()
+	extracted := false
+	t, err := c.Publish(ctx, digest, func(ctx context.Context, dir string) (Manifest, error) {
+		extracted = true
+		f.log.Debug("extracting", "archive", a.Source.Location, "sha256", digest, "into", dir)
+		st, err := Extract(ctx, a.Data, dir, f.opts.Limits)
+		if err != nil {
+			return Manifest{}, err
+		}
+		if a.Release != "" && st.Release != a.Release {
+			return Manifest{}, &ArchiveError{Err: fmt.Errorf("the archive holds headers of kernel %s, but its source is for %s", st.Release, a.Release)}
+		}
+		return Manifest{Kind: KindHeaders, Release: st.Release, Arch: st.Arch, Source: a.Source, Files: st.Files, Bytes: st.Bytes}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.Release != "" && t.Release != a.Release {
+		return nil, fmt.Errorf("%s holds headers of kernel %s, not %s", a.Source.Location, t.Release, a.Release)
+	}
+	if !extracted {
+		f.log.Debug("cache hit", "path", t.Path)
+	}
+	t.Cached = !extracted
+	t.Source = a.Source
+	if key != "" {
+		if err := c.SetHint(key, t, a.Source); err != nil {
+			f.log.Debug("could not record a cache hint", "err", err)
+		}
+	}
+	return t, nil
+}
+
+func (f *fetcher) running(ctx context.Context) (*Tree, error) {
+	release := f.opts.Release
+	if release == "" {
+		u, err := kernel.Running()
+		if err != nil {
+			return nil, err
+		}
+		release = u.Release
+	}
+	root := f.opts.Root
+	nf := &NotFoundError{Release: release}
+	skip := func(what, why string) {
+		f.log.Debug("source skipped", "source", what, "why", why)
+		nf.Looked = append(nf.Looked, what+": "+why)
+	}
+
+	// 2. The sysfs file.
+	sysfs := kernel.Path(root, SysfsArchive)
+	if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
+		return t, err
+	}
+	skip(SysfsArchive, "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)")
+
+	// 3. The kheaders module on disk.
+	mods := kmod.Find(root, release, "kheaders")
+	for _, p := range mods {
+		m, err := kmod.Open(p)
+		if err != nil {
+			skip(p, err.Error())
+			continue
+		}
+		if m.Release() != release {
+			f.log.Warn("kheaders module does not match the running kernel", "module", p, "vermagic", m.Vermagic(), "running", release)
+			skip(p, fmt.Sprintf("built for %s, not the running %s", m.Release(), release))
+			continue
+		}
+		if f.opts.LoadModule {
+			f.log.Debug("loading the kheaders module", "module", p)
+			if err := loadModule(m); err != nil {
+				return nil, err
+			}
+			if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
+				return t, err
+			}
+			return nil, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
+		}
+		src := Source{Kind: SourceModule, Location: p}
+		key := SourceKey(root, src, release)
+		if t, ok := f.fromHint(key); ok && t.Release == release {
+			return t, nil
+		}
+		f.log.Debug("source taken", "source", "module", "path", p, "vermagic", m.Vermagic())
+		a, err := archiveFromModule(m)
+		if err != nil {
+			skip(p, err.Error())
+			continue
+		}
+		return f.publish(ctx, a, key)
+	}
+	if len(mods) == 0 {
+		var dirs []string
+		for _, d := range kmod.Dirs(release) {
+			dirs = append(dirs, d)
+		}
+		skip("kheaders module", "not found in "+strings.Join(dirs, ", "))
+	}
+
+	// 4. Filesystem headers, only when they provably match.
+	build := kernel.Path(root, "/lib/modules/"+release+"/build")
+	if t, why := f.tryBuildDir(build, release); t != nil {
+		return t, nil
+	} else {
+		skip(build, why)
+	}
+	return nil, nf
+}
+
+// trySysfs uses the sysfs archive if it exists.
+func (f *fetcher) trySysfs(ctx context.Context, path, release string) (*Tree, bool, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, false, nil
+	}
+	src := Source{Kind: SourceSysfs, Location: path}
+	key := SourceKey(f.opts.Root, src, release)
+	if t, ok := f.fromHint(key); ok && t.Release == release {
+		return t, true, nil
+	}
+	f.log.Debug("source taken", "source", "sysfs", "path", path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s: %w", path, err)
+	}
+	t, err := f.publish(ctx, &Archive{Data: data, Source: src, Release: release}, key)
+	return t, true, err
+}
+
+// tryBuildDir accepts /lib/modules/RELEASE/build only if it is a header
+// tree of the running kernel; otherwise it says why not.
+func (f *fetcher) tryBuildDir(dir, release string) (*Tree, string) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, "absent"
+	}
+	t, err := OpenDir(dir)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if t.Release != release {
+		f.log.Warn("filesystem headers do not match the running kernel", "dir", dir, "headers", t.Release, "running", release)
+		return nil, fmt.Sprintf("holds headers of %s, not the running %s", t.Release, release)
+	}
+	if err := f.configAgrees(t); err != nil {
+		f.log.Warn("filesystem headers do not match the running kernel's configuration", "dir", dir, "err", err)
+		return nil, err.Error()
+	}
+	f.log.Debug("source taken", "source", "dir", "path", dir)
+	return t, ""
+}
+
+// configAgrees checks a header tree's autoconf.h against the running
+// kernel's /proc/config.gz, where that exists.
+func (f *fetcher) configAgrees(t *Tree) error {
+	if _, err := os.Stat(kernel.Path(f.opts.Root, procConfig)); err != nil {
+		return nil
+	}
+	return errors.New("configuration check not available")
+}
+
+// CleanResult says what Clean did.
+type CleanResult struct {
+	Removed   []string `json:"removed"`   // paths of removed trees
+	Unmounted bool     `json:"unmounted"` // the cache tmpfs was unmounted
+}
+
+// Clean removes cached trees that do not belong to the running kernel, and
+// trees that cannot be trusted. A tree belongs to the running kernel when
+// its release is uname -r and, where the kernel's archive can be read, its
+// digest is that archive's. With all, it removes every tree and unmounts
+// the cache tmpfs if kh mounted it.
+func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c, err := OpenCache(CacheOptions{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: log})
+	if errors.Is(err, os.ErrNotExist) {
+		return &CleanResult{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &CleanResult{}
+	if all {
+		if res.Removed, err = c.RemoveAll(ctx); err != nil {
+			return res, err
+		}
+		res.Unmounted, err = c.Unmount()
+		return res, err
+	}
+	release := opts.Release
+	if release == "" {
+		u, err := kernel.Running()
+		if err != nil {
+			return nil, err
+		}
+		release = u.Release
+	}
+	running := runningDigests(opts.Root, release)
+	entries, err := c.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		keep := e.Err == nil && e.Tree.Release == release && (len(running) == 0 || running[e.Tree.SHA256])
+		if keep {
+			continue
+		}
+		if err := c.Remove(ctx, e.Name); err != nil {
+			return res, err
+		}
+		res.Removed = append(res.Removed, filepath.Join(c.Dir, e.Name))
+	}
+	return res, nil
+}
+
+// runningDigests returns the digests of the running kernel's archives that
+// can be read (sysfs and module files), or nil where none can.
+func runningDigests(root, release string) map[string]bool {
+	out := map[string]bool{}
+	if data, err := os.ReadFile(kernel.Path(root, SysfsArchive)); err == nil {
+		out[(&Archive{Data: data}).Digest()] = true
+	}
+	for _, p := range kmod.Find(root, release, "kheaders") {
+		if m, err := kmod.Open(p); err == nil && m.Release() == release {
+			if a, err := archiveFromModule(m); err == nil {
+				out[a.Digest()] = true
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,445 @@
+package kheaders
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	tk "github.com/khtool/kh/internal/testkernel"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// tmpfsDir returns a fresh directory on tmpfs for a cache, or skips.
+func tmpfsDir(t *testing.T) string {
+	t.Helper()
+	if fsType, _ := fsType("/dev/shm"); fsType != "tmpfs" {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	d, err := os.MkdirTemp("/dev/shm", "kh-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(d, 0o755)
+	t.Cleanup(func() { removeTree(d) })
+	return filepath.Join(d, "cache")
+}
+
+func compressAs(t *testing.T, format string, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	switch format {
+	case "xz":
+		w, _ := xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20}.NewWriter(&b)
+		w.Write(data)
+		w.Close()
+	case "zst":
+		w, _ := zstd.NewWriter(&b)
+		w.Write(data)
+		w.Close()
+	case "gz":
+		w := gzip.NewWriter(&b)
+		w.Write(data)
+		w.Close()
+	}
+	return b.Bytes()
+}
+
+// TestFetchFromEveryForm fetches each real archive as a tar.xz and as a
+// module (plain, .xz, .zst, .gz): all must give the same tree, identical
+// to what tar -xJf makes of the archive.
+func TestFetchFromEveryForm(t *testing.T) {
+	for _, arch := range []string{"x86_64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			dir := testkernel(t, arch)
+			cache := tmpfsDir(t)
+			ko := readFile(t, filepath.Join(dir, "kheaders.ko"))
+			files := map[string]string{
+				"tar.xz": filepath.Join(dir, "kheaders.tar.xz"),
+				"ko":     filepath.Join(dir, "kheaders.ko"),
+			}
+			tmp := t.TempDir()
+			for _, f := range []string{"xz", "zst", "gz"} {
+				p := filepath.Join(tmp, "kheaders.ko."+f)
+				os.WriteFile(p, compressAs(t, f, ko), 0o644)
+				files["ko."+f] = p
+			}
+			var path string
+			extracted := 0
+			for _, form := range []string{"tar.xz", "ko", "ko.xz", "ko.zst", "ko.gz"} {
+				tree, err := Fetch(context.Background(), Options{From: files[form], CacheDir: cache})
+				if err != nil {
+					t.Fatalf("%s: %v", form, err)
+				}
+				if path == "" {
+					path = tree.Path
+				} else if tree.Path != path {
+					t.Errorf("%s: path %s, want %s", form, tree.Path, path)
+				}
+				if !tree.Cached {
+					extracted++
+				}
+				wantKind := SourceModule
+				if form == "tar.xz" {
+					wantKind = SourceFile
+				}
+				if tree.Source.Kind != wantKind || tree.Source.Location != files[form] {
+					t.Errorf("%s: source %+v", form, tree.Source)
+				}
+			}
+			if extracted != 1 {
+				t.Errorf("extracted %d times, want once", extracted)
+			}
+			tk.NeedTool(t, "tar")
+			ref := t.TempDir()
+			if out, err := exec.Command("tar", "-C", ref, "-xJf", files["tar.xz"]).CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v: %s", err, out)
+			}
+			if a, b := treeListing(t, path), treeListing(t, ref); a != b {
+				t.Fatalf("tree differs from tar -xJf: %s", firstDiff(a, b))
+			}
+		})
+	}
+}
+
+// fakeRoot builds a filesystem root with the given files.
+func fakeRoot(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, data := range files {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestFetchRunningSources(t *testing.T) {
+	dir := testkernel(t, "x86_64")
+	archive := readFile(t, filepath.Join(dir, "kheaders.tar.xz"))
+	ko := readFile(t, filepath.Join(dir, "kheaders.ko"))
+	const rel = "6.1.192"
+
+	t.Run("sysfs", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{SysfsArchive: archive})
+		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: tmpfsDir(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tree.Source.Kind != SourceSysfs || tree.Release != rel || tree.Arch != "x86" || tree.Cached {
+			t.Fatalf("tree %+v", tree)
+		}
+	})
+	t.Run("module on disk", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{"/lib/modules/" + rel + "/kernel/kernel/kheaders.ko.xz": compressAs(t, "xz", ko)})
+		cache := tmpfsDir(t)
+		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tree.Source.Kind != SourceModule || tree.Cached {
+			t.Fatalf("tree %+v", tree)
+		}
+		again, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cache})
+		if err != nil || again.Path != tree.Path || !again.Cached {
+			t.Fatalf("second fetch: %+v, %v", again, err)
+		}
+	})
+	t.Run("android vendor_dlkm", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{"/vendor_dlkm/lib/modules/kheaders.ko": ko})
+		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: tmpfsDir(t)})
+		if err != nil || tree.Source.Kind != SourceModule {
+			t.Fatalf("tree %+v, %v", tree, err)
+		}
+	})
+	t.Run("vermagic mismatch", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{"/lib/modules/6.1.193/kernel/kernel/kheaders.ko": ko})
+		_, err := Fetch(context.Background(), Options{Root: root, Release: "6.1.193", CacheDir: tmpfsDir(t)})
+		var nf *NotFoundError
+		if !errors.As(err, &nf) || !strings.Contains(err.Error(), "built for 6.1.192, not the running 6.1.193") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("sysfs archive of another kernel", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{SysfsArchive: archive})
+		_, err := Fetch(context.Background(), Options{Root: root, Release: "6.1.193", CacheDir: tmpfsDir(t)})
+		if err == nil || !strings.Contains(err.Error(), "6.1.192") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("nothing", func(t *testing.T) {
+		root := fakeRoot(t, map[string][]byte{"/etc/hostname": []byte("x")})
+		_, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: tmpfsDir(t)})
+		var nf *NotFoundError
+		if !errors.As(err, &nf) {
+			t.Fatalf("err = %v", err)
+		}
+		for _, want := range []string{SysfsArchive, "kheaders module", "/vendor_dlkm/lib/modules", "/lib/modules/" + rel + "/build", "CONFIG_IKHEADERS", "--from"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not mention %q: %v", want, err)
+			}
+		}
+	})
+}
+
+func buildDirFiles(release string) map[string][]byte {
+	return map[string][]byte{
+		"include/generated/utsrelease.h":       []byte(`#define UTS_RELEASE "` + release + `"` + "\n"),
+		"include/generated/autoconf.h":         []byte("#define CONFIG_BPF 1\n"),
+		"include/linux/kconfig.h":              []byte("\n"),
+		"arch/x86/include/generated/asm/foo.h": []byte("\n"),
+		"arch/arm64/include/asm/bar.h":         []byte("\n"),
+	}
+}
+
+func TestFetchBuildDir(t *testing.T) {
+	const rel = "6.1.0-9-amd64"
+	withPrefix := func(prefix string, m map[string][]byte) map[string][]byte {
+		out := map[string][]byte{}
+		for k, v := range m {
+			out[prefix+k] = v
+		}
+		return out
+	}
+	t.Run("matching", func(t *testing.T) {
+		root := fakeRoot(t, withPrefix("/lib/modules/"+rel+"/build/", buildDirFiles(rel)))
+		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: tmpfsDir(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tree.Source.Kind != SourceDir || tree.Arch != "x86" || tree.Path != filepath.Join(root, "lib/modules", rel, "build") {
+			t.Fatalf("tree %+v", tree)
+		}
+	})
+	t.Run("other release", func(t *testing.T) {
+		root := fakeRoot(t, withPrefix("/lib/modules/"+rel+"/build/", buildDirFiles("6.1.0-8-amd64")))
+		_, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: tmpfsDir(t)})
+		if err == nil || !strings.Contains(err.Error(), "holds headers of 6.1.0-8-amd64, not the running "+rel) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("from dir", func(t *testing.T) {
+		root := fakeRoot(t, buildDirFiles(rel))
+		tree, err := Fetch(context.Background(), Options{From: root})
+		if err != nil || tree.Path != root || tree.Release != rel || tree.Source.Kind != SourceDir {
+			t.Fatalf("tree %+v, %v", tree, err)
+		}
+		if _, err := Fetch(context.Background(), Options{From: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "not a kernel header tree") {
+			t.Fatalf("empty dir: %v", err)
+		}
+	})
+}
+
+// TestStaleRelease checks the fastboot case: a rebuilt kernel with the
+// same release must get its own tree, never the old one.
+func TestStaleRelease(t *testing.T) {
+	cache := tmpfsDir(t)
+	one := makeArchive(t, minimalTree())
+	changed := append(minimalTree(), file("include/linux/new.h", "rebuilt"))
+	two := makeArchive(t, changed)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "kheaders.tar.xz")
+	os.WriteFile(p, one, 0o644)
+	t1, err := Fetch(context.Background(), Options{From: p, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, two, 0o644) // same path, same release, new content
+	t2, err := Fetch(context.Background(), Options{From: p, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1.Path == t2.Path || t2.Cached {
+		t.Fatalf("rebuilt archive reused the old tree: %s", t2.Path)
+	}
+	if _, err := os.Stat(filepath.Join(t2.Path, "include/linux/new.h")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentFetch(t *testing.T) {
+	dir := testkernel(t, "x86_64")
+	cache := tmpfsDir(t)
+	var wg sync.WaitGroup
+	trees := make([]*Tree, 4)
+	errs := make([]error, 4)
+	for i := range trees {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			trees[i], errs[i] = Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cache})
+		}()
+	}
+	wg.Wait()
+	extracted := 0
+	for i, tr := range trees {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if tr.Path != trees[0].Path {
+			t.Fatalf("paths differ: %s %s", tr.Path, trees[0].Path)
+		}
+		if !tr.Cached {
+			extracted++
+		}
+	}
+	if extracted != 1 {
+		t.Fatalf("%d extractions, want 1", extracted)
+	}
+}
+
+func TestTrust(t *testing.T) {
+	tk.NeedRoot(t) // to plant files owned by another user
+	archive := makeArchive(t, minimalTree())
+	src := filepath.Join(t.TempDir(), "a.tar.xz")
+	os.WriteFile(src, archive, 0o644)
+	fetch := func(cache string) (*Tree, error) {
+		return Fetch(context.Background(), Options{From: src, CacheDir: cache})
+	}
+	tamper := []struct {
+		name string
+		do   func(t *testing.T, tree string)
+		want string
+	}{
+		{"owned by another user", func(t *testing.T, tree string) { os.Lchown(tree, 1234, 1234) }, "owned by uid 1234"},
+		{"writable by others", func(t *testing.T, tree string) { os.Chmod(tree, 0o777) }, "writable by group or others"},
+		{"manifest owned by another user", func(t *testing.T, tree string) { os.Lchown(filepath.Join(tree, ManifestName), 1234, 0) }, "owned by uid 1234"},
+		{"manifest writable", func(t *testing.T, tree string) { os.Chmod(filepath.Join(tree, ManifestName), 0o666) }, "writable"},
+		{"manifest missing", func(t *testing.T, tree string) { os.Remove(filepath.Join(tree, ManifestName)) }, "no manifest"},
+		{"manifest damaged", func(t *testing.T, tree string) {
+			os.WriteFile(filepath.Join(tree, ManifestName), []byte("{not json"), 0o444)
+		}, "damaged"},
+		{"manifest of another archive", func(t *testing.T, tree string) {
+			p := filepath.Join(tree, ManifestName)
+			b, _ := os.ReadFile(p)
+			b = bytes.Replace(b, []byte(`"sha256": "`), []byte(`"sha256": "0`), 1)
+			os.WriteFile(p, b, 0o444)
+		}, "does not match"},
+		{"symlink instead of tree", func(t *testing.T, tree string) {
+			removeTree(tree)
+			os.Symlink(t.TempDir(), tree)
+		}, "symlink"},
+	}
+	for _, tc := range tamper {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := tmpfsDir(t)
+			tree, err := fetch(cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.do(t, tree.Path)
+			_, err = fetch(cache)
+			var ue *UntrustedError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("tampered tree: err = %v, want an UntrustedError mentioning %q", err, tc.want)
+			}
+			// kh clean removes what cannot be trusted; then fetch works.
+			if _, err := Clean(context.Background(), Options{CacheDir: cache, Release: "other"}, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fetch(cache); err != nil {
+				t.Fatalf("after clean: %v", err)
+			}
+		})
+	}
+	t.Run("cache owned by another user", func(t *testing.T) {
+		cache := tmpfsDir(t)
+		os.MkdirAll(cache, 0o755)
+		os.Chown(cache, 1234, 1234)
+		if _, err := fetch(cache); err == nil || !strings.Contains(err.Error(), "owned by uid 1234") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("world-writable cache", func(t *testing.T) {
+		cache := tmpfsDir(t)
+		os.MkdirAll(cache, 0o777)
+		os.Chmod(cache, 0o1777)
+		if _, err := fetch(cache); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestCacheNotTmpfs(t *testing.T) {
+	disk := filepath.Join(t.TempDir(), "cache")
+	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
+		t.Skip("the test temp dir is on tmpfs")
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("as root kh mounts a tmpfs instead (TestMountTmpfs)")
+	}
+	_, err := OpenCache(CacheOptions{Dir: disk})
+	if err == nil || !strings.Contains(err.Error(), "not tmpfs") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := OpenCache(CacheOptions{Dir: disk, AllowDisk: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMountTmpfs(t *testing.T) {
+	tk.NeedRoot(t) // to mount
+	disk := filepath.Join(t.TempDir(), "cache")
+	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
+		t.Skip("the test temp dir is already on tmpfs")
+	}
+	c, err := OpenCache(CacheOptions{Dir: disk})
+	if err != nil {
+		t.Skipf("cannot mount here: %v", err)
+	}
+	t.Cleanup(func() { c.Unmount() })
+	if typ, _ := fsType(disk); typ != "tmpfs" || !c.Mounted || !c.MountedByKh() {
+		t.Fatalf("after OpenCache: fs %s, mounted %v/%v", typ, c.Mounted, c.MountedByKh())
+	}
+	src := filepath.Join(t.TempDir(), "a.tar.xz")
+	os.WriteFile(src, makeArchive(t, minimalTree()), 0o644)
+	if _, err := Fetch(context.Background(), Options{From: src, CacheDir: disk}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Clean(context.Background(), Options{CacheDir: disk}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 1 || !res.Unmounted {
+		t.Fatalf("clean --all: %+v", res)
+	}
+	if typ, _ := fsType(disk); typ == "tmpfs" {
+		t.Fatal("tmpfs still mounted after clean --all")
+	}
+}
+
+// TestNoSpace extracts a real archive into a tmpfs too small for it: the
+// error must say so and nothing may be left behind.
+func TestNoSpace(t *testing.T) {
+	tk.NeedRoot(t) // to mount a small tmpfs
+	dir := testkernel(t, "x86_64")
+	mnt := t.TempDir()
+	if err := mountTmpfs(mnt, "size=4m"); err != nil {
+		t.Skipf("cannot mount: %v", err)
+	}
+	t.Cleanup(func() { unmount(mnt) })
+	cache := filepath.Join(mnt, "cache")
+	_, err := Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cache})
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("err = %v, want ErrNoSpace", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	left, _ := os.ReadDir(cache)
+	for _, e := range left {
+		if !strings.HasPrefix(e.Name(), lockPrefix) {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}

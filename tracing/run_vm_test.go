@@ -1,0 +1,146 @@
+package tracing
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/khtool/kh/internal/testkernel"
+	"github.com/khtool/kh/internal/vmtest"
+)
+
+// vmHarness boots the test kernels for TestRunInTestKernels.
+var vmHarness vmtest.Harness
+
+// guestTests are the BPF tests run inside the test kernels. They must
+// pass there (not skip): the test kernels have kprobes, syscall
+// tracepoints and /proc/config.gz. Two exceptions, see mayNotRun.
+var guestTests = []string{
+	"TestRunTracepoint", "TestRunKprobe", "TestRunFentry", "TestRunBTFTracepoints",
+	"TestRunKconfig", "TestRunVerifierRejected", "TestRunPartialAttach", "TestRunUprobe",
+}
+
+// TestRunInTestKernels runs this package's BPF tests inside the Linux 6.1
+// test kernels (x86_64 and arm64, under qemu): the BPF programs are
+// compiled on the host against each kernel's BTF (testdata/bpf/build.sh),
+// the test binary is cross-built, and both go into the guest, where the
+// tests find the objects through $KH_TEST_BPF_DIR. The uprobe target is
+// a static C program for the host's architecture only, so TestRunUprobe
+// may skip in the other guest.
+func TestRunInTestKernels(t *testing.T) {
+	if os.Getenv("KH_TEST_BPF_DIR") != "" {
+		t.Skip("already running in a guest")
+	}
+	if testing.Short() {
+		t.Skip("boots qemu guests: skipped in -short mode")
+	}
+	for _, tool := range []string{"clang", "bpftool", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testkernel.Skip(t, "%s not installed", tool)
+		}
+	}
+	for _, arch := range vmtest.Arches() {
+		t.Run(string(arch), func(t *testing.T) {
+			ctx := context.Background()
+			k, err := vmtest.FindKernel(ctx, arch)
+			if err != nil {
+				testkernel.Skip(t, "no %s test kernel: %v", arch, err)
+			}
+			dir := t.TempDir()
+			objs := filepath.Join(dir, "bpf")
+			if out, err := exec.Command("bash", "../testdata/bpf/build.sh", objs, k.File("vmlinux.btf")).CombinedOutput(); err != nil {
+				t.Fatalf("build.sh: %v\n%s", err, out)
+			}
+			bin := filepath.Join(dir, "tracing.test")
+			build := exec.Command("go", "test", "-c", "-o", bin, ".")
+			build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch.GOARCH())
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go test -c: %v\n%s", err, out)
+			}
+			files := []vmtest.File{{Path: "/bin/tracing.test", HostPath: bin, Mode: 0o755}, k.KheadersModule()}
+			entries, err := os.ReadDir(objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				name := e.Name()
+				if strings.HasSuffix(name, ".bpf.o") || (name == "kh-uprobe-target" && arch.GOARCH() == runtime.GOARCH) {
+					files = append(files, vmtest.File{Path: "/bpf/" + name, HostPath: filepath.Join(objs, name)})
+				}
+			}
+			vm := vmHarness.Boot(t, vmtest.Config{Arch: arch, Kernel: k, Files: files, MemoryMB: 1024})
+			r := vm.RunCommand(t, vmtest.Command{
+				Args:    []string{"/bin/tracing.test", "-test.v", "-test.count=1", "-test.run", "^(" + strings.Join(guestTests, "|") + ")$"},
+				Env:     []string{"KH_TEST_BPF_DIR=/bpf"},
+				Timeout: 10 * time.Minute,
+			})
+			out := string(r.Stdout) + string(r.Stderr)
+			t.Logf("guest output:\n%s", out)
+			if r.TimedOut || r.ExitCode != 0 {
+				t.Fatalf("guest tests failed (exit %d, timed out %v)", r.ExitCode, r.TimedOut)
+			}
+			for _, name := range guestTests {
+				if mayNotRun(name, arch) {
+					continue
+				}
+				if !regexp.MustCompile(`(?m)^--- PASS: ` + name + ` `).MatchString(out) {
+					t.Errorf("%s did not pass in the %s guest", name, arch)
+				}
+			}
+
+			// kh doctor in the guest: tracing works, and --fix mounts
+			// debugfs and bpffs once (the guest's init mounts neither;
+			// the test kernels have no securityfs).
+			doctor := func() Report {
+				r := vm.Run(t, "kh", "doctor", "--fix", "-o", "json")
+				var rep Report
+				if err := json.Unmarshal(r.Stdout, &rep); err != nil || r.ExitCode != 0 {
+					t.Fatalf("kh doctor --fix: exit %d, %v\n%s%s", r.ExitCode, err, r.Stdout, r.Stderr)
+				}
+				return rep
+			}
+			first, second := doctor(), doctor()
+			fixed := map[string]bool{}
+			for _, c := range first.Checks {
+				if c.Fixed != "" {
+					fixed[c.Name] = true
+				}
+				if c.FixError != "" {
+					t.Errorf("doctor --fix: %s: %s", c.Name, c.FixError)
+				}
+			}
+			for _, n := range []string{"debugfs", "bpffs"} {
+				if !fixed[n] {
+					t.Errorf("doctor --fix did not fix %s: %+v", n, first.Checks)
+				}
+			}
+			for _, c := range second.Checks {
+				if c.Fixed != "" {
+					t.Errorf("second doctor --fix fixed %s again", c.Name)
+				}
+				want := map[string]Status{"kprobes": StatusOK, "tracepoints": StatusOK, "btf": StatusOK, "kheaders": StatusOK,
+					"config": StatusOK, "tracefs": StatusOK, "debugfs": StatusOK, "bpffs": StatusOK, "lockdown": StatusOK, "bpf": StatusOK,
+					"attach": StatusOK, "cache": StatusOK}
+				if st, ok := want[c.Name]; ok && c.Status != st {
+					t.Errorf("doctor in the %s guest: %s is %s (%s)", arch, c.Name, c.Status, c.Value)
+				}
+			}
+		})
+	}
+}
+
+// mayNotRun reports the guest tests allowed to skip: fentry on arm64
+// (Linux 6.1 has no BPF trampoline there: attaching fails with "not
+// supported"), and the uprobe test in a guest of another architecture
+// than the host (its target program is built for the host).
+func mayNotRun(test string, arch vmtest.Arch) bool {
+	return (test == "TestRunFentry" && arch == vmtest.ARM64) ||
+		(test == "TestRunUprobe" && arch.GOARCH() != runtime.GOARCH)
+}
