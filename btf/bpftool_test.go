@@ -7,19 +7,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 // bpftoolPath returns bpftool if it is the version kh reproduces (it
 // prints "using libbpf v1.1"), or skips.
 func bpftoolPath(t *testing.T) string {
 	t.Helper()
-	p := needTool(t, "bpftool")
+	p := tk.NeedTool(t, "bpftool")
 	out, err := exec.Command(p, "version").CombinedOutput()
 	if err != nil {
-		t.Skipf("bpftool version: %v: %s", err, out)
+		tk.Skip(t, "bpftool version: %v: %s", err, out)
 	}
 	if !bytes.Contains(out, []byte("libbpf v1.1")) {
-		t.Skipf("bpftool uses another libbpf than v1.1, whose output kh reproduces:\n%s", out)
+		tk.Skip(t, "bpftool uses another libbpf than v1.1, whose output kh reproduces: %s", out)
 	}
 	return p
 }
@@ -40,13 +42,23 @@ func bpftoolC(t *testing.T, bpftool, file, base string) []byte {
 	return out
 }
 
-func testkernelDir(arch string) (string, bool) {
-	dir := filepath.Join(moduleRoot(), "../shared/testkernel", arch)
-	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
-		dir = filepath.Join(v, arch)
+// testkernelDir returns the directory of arch's test kernel if it is
+// there; a test that also has other inputs goes on without it (but fails
+// under KH_STRICT=1).
+func testkernelDir(t *testing.T, arch string) (string, bool) {
+	t.Helper()
+	root, err := tk.Root()
+	if err == nil {
+		dir := filepath.Join(root, arch)
+		if _, err = os.Stat(filepath.Join(dir, "vmlinux.btf")); err == nil {
+			return dir, true
+		}
 	}
-	_, err := os.Stat(filepath.Join(dir, "vmlinux.btf"))
-	return dir, err == nil
+	if tk.Strict() {
+		t.Fatalf("KH_STRICT=1 and a prerequisite is missing: %v", err)
+	}
+	t.Logf("test kernel %s: %v", arch, err)
+	return "", false
 }
 
 // TestBpftool diffs WriteC against the installed bpftool on every input
@@ -73,9 +85,8 @@ func TestBpftool(t *testing.T) {
 		t.Logf("no running kernel BTF: %v", err)
 	}
 	for _, arch := range []string{"x86_64", "arm64"} {
-		dir, ok := testkernelDir(arch)
+		dir, ok := testkernelDir(t, arch)
 		if !ok {
-			t.Logf("test kernel %s not found (set KH_TESTKERNEL)", arch)
 			continue
 		}
 		vmlinux := filepath.Join(dir, "vmlinux.btf")

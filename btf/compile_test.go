@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	ebtf "github.com/cilium/ebpf/btf"
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 // coreProg is a small CO-RE program that reads task_struct fields the way
@@ -57,19 +58,19 @@ char LICENSE[] SEC("license") = "GPL";
 // the program's CO-RE relocations resolve against that same BTF with the
 // offsets and sizes the header gave clang (local == target).
 func TestCompileCORE(t *testing.T) {
-	clang := needTool(t, "clang")
+	clang := tk.NeedTool(t, "clang")
 	var kernels []string
 	if f, err := os.Open(KernelPath); err == nil {
 		f.Close()
 		kernels = append(kernels, KernelPath)
 	}
 	for _, arch := range []string{"x86_64", "arm64"} {
-		if dir, ok := testkernelDir(arch); ok {
+		if dir, ok := testkernelDir(t, arch); ok {
 			kernels = append(kernels, filepath.Join(dir, "vmlinux.btf"))
 		}
 	}
 	if len(kernels) == 0 {
-		t.Skip("no kernel BTF: neither " + KernelPath + " nor the test kernels (set KH_TESTKERNEL)")
+		tk.Skip(t, "no kernel BTF: neither %s nor the test kernels (set KH_TESTKERNEL)", KernelPath)
 	}
 	for _, k := range kernels {
 		t.Run(strings.TrimPrefix(k, "/"), func(t *testing.T) {

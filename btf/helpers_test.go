@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 // moduleRoot is the repository root (this file is in btf/).
@@ -22,27 +22,11 @@ func testdata(parts ...string) string {
 	return filepath.Join(append([]string{moduleRoot(), "testdata", "btf"}, parts...)...)
 }
 
-// testkernel returns the directory of a test kernel, or skips.
+// testkernel returns the directory of a test kernel with its
+// vmlinux.btf, or skips (fails under KH_STRICT=1).
 func testkernel(t testing.TB, arch string) string {
 	t.Helper()
-	dir := filepath.Join(moduleRoot(), "../shared/testkernel", arch)
-	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
-		dir = filepath.Join(v, arch)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vmlinux.btf")); err != nil {
-		t.Skipf("test kernel %s not found (set KH_TESTKERNEL): %v", arch, err)
-	}
-	return dir
-}
-
-// needTool returns the path of a program, or skips.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
+	return filepath.Dir(tk.File(t, arch, "vmlinux.btf"))
 }
 
 func mustLoad(t testing.TB, path string, base *Spec) *Spec {

@@ -131,7 +131,7 @@ func TestBaseMismatch(t *testing.T) {
 			t.Errorf("khtest.btf on %s: %v, %v; want ErrBaseMismatch", base, s, err)
 		}
 	}
-	if dir, ok := testkernelDir("arm64"); ok {
+	if dir, ok := testkernelDir(t, "arm64"); ok {
 		b := mustLoad(t, filepath.Join(dir, "vmlinux.btf"), nil)
 		if s, err := ParseSplit(split, b); !errors.Is(err, ErrBaseMismatch) {
 			t.Errorf("x86_64 module on the arm64 kernel: %v, %v; want ErrBaseMismatch", s, err)

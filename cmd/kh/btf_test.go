@@ -11,32 +11,12 @@ import (
 	"testing"
 
 	"github.com/khtool/kh/btf"
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 func btfTestdata(parts ...string) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(append([]string{filepath.Dir(file), "../../testdata/btf"}, parts...)...)
-}
-
-func btfTestkernel(t *testing.T, arch string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "../../../shared/testkernel", arch)
-	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
-		dir = filepath.Join(v, arch)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vmlinux.btf")); err != nil {
-		t.Skipf("test kernel %s not found (set KH_TESTKERNEL): %v", arch, err)
-	}
-	return dir
-}
-
-// runKh runs kh in-process and returns its exit status, stdout, stderr.
-func runKh(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
 }
 
 func readFile(t *testing.T, path string) string {
@@ -50,14 +30,14 @@ func readFile(t *testing.T, path string) string {
 
 func TestBtfFrom(t *testing.T) {
 	want := readFile(t, btfTestdata("c", "arrays.h"))
-	code, out, errOut := runKh(t, "btf", "--from", btfTestdata("c", "arrays.o"))
+	out, errOut, code := kh(t, "btf", "--from", btfTestdata("c", "arrays.o"))
 	if code != 0 || out != want || errOut != "" {
 		t.Fatalf("exit %d, stderr %q, stdout equal to bpftool's: %v", code, errOut, out == want)
 	}
 
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "vmlinux.h")
-	code, out, errOut = runKh(t, "btf", "--from", btfTestdata("c", "arrays.o"), "-O", dst, "-o", "json")
+	out, errOut, code = kh(t, "btf", "--from", btfTestdata("c", "arrays.o"), "-O", dst, "-o", "json")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -77,15 +57,15 @@ func TestBtfFrom(t *testing.T) {
 }
 
 func TestBtfSplit(t *testing.T) {
-	vmlinux := filepath.Join(btfTestkernel(t, "x86_64"), "vmlinux.btf")
+	vmlinux := tk.File(t, "x86_64", "vmlinux.btf")
 	want := readFile(t, btfTestdata("khtest.h"))
 	for _, f := range []string{"khtest.btf", "khtest.ko"} {
-		code, out, errOut := runKh(t, "btf", "--from", btfTestdata(f), "--base", vmlinux)
+		out, errOut, code := kh(t, "btf", "--from", btfTestdata(f), "--base", vmlinux)
 		if code != 0 || out != want {
 			t.Fatalf("%s: exit %d, stderr %q, stdout equal to bpftool's: %v", f, code, errOut, out == want)
 		}
 	}
-	code, out, errOut := runKh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux, "--split-only")
+	out, errOut, code := kh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux, "--split-only")
 	if code != 0 || !strings.HasPrefix(out, "#ifndef __KHTEST_H__\n") || !strings.Contains(out, "\nstruct khtest_node {\n") ||
 		strings.Contains(out, "struct task_struct {") {
 		t.Fatalf("--split-only: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
@@ -95,13 +75,13 @@ func TestBtfSplit(t *testing.T) {
 func TestBtfKernel(t *testing.T) {
 	spec, err := btf.LoadKernel()
 	if err != nil {
-		t.Skipf("no kernel BTF: %v", err)
+		tk.Skip(t, "no kernel BTF: %v", err)
 	}
 	var want bytes.Buffer
 	if err := btf.WriteC(context.Background(), &want, spec, nil); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runKh(t, "btf")
+	out, errOut, code := kh(t, "btf")
 	if code != 0 || out != want.String() {
 		t.Fatalf("exit %d, stderr %q, %d bytes (want %d)", code, errOut, len(out), want.Len())
 	}
@@ -150,7 +130,7 @@ func TestBtfErrors(t *testing.T) {
 		{"argument", []string{"extra"}, 2, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runKh(t, append([]string{"btf"}, tc.args...)...)
+			out, errOut, code := kh(t, append([]string{"btf"}, tc.args...)...)
 			if code != tc.code || out != "" || !strings.Contains(errOut, tc.msg) || !strings.HasPrefix(errOut, "kh: ") {
 				t.Fatalf("exit %d (want %d), stdout %d bytes, stderr %q (want %q)", code, tc.code, len(out), errOut, tc.msg)
 			}
