@@ -8,11 +8,12 @@ func (a *app) commands() []*cobra.Command {
 		a.fetchCmd(),
 		a.listCmd(),
 		a.cleanCmd(),
-		a.runCmd(),
-		a.doctorCmd(),
+		a.btfCmd(),
 		a.envCmd(),
 		a.execCmd(),
 		a.cflagsCmd(),
 		a.buildCmd(),
+		a.runCmd(),
+		a.doctorCmd(),
 	}
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/khtool/kh/btf"
+	"github.com/khtool/kh/internal/atomicfile"
+	"github.com/spf13/cobra"
+)
+
+// btfCmd is `kh btf`: vmlinux.h from BTF, as bpftool writes it.
+func (a *app) btfCmd() *cobra.Command {
+	var (
+		from, base, module, outFile, guard, format string
+		splitOnly                                  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "btf",
+		Short: "Write vmlinux.h (C types for CO-RE BPF programs) from the kernel's BTF",
+		Long: `btf writes the C header that CO-RE BPF programs include as vmlinux.h,
+generated from BTF type information, byte for byte what
+'bpftool btf dump file FILE format c' prints (bpftool v7.1.0, libbpf 1.1).
+
+By default it reads the running kernel's BTF (` + btf.KernelPath + `).
+--from reads raw BTF or an ELF file with a .BTF section (vmlinux, a kernel
+module, a BPF object; gzip, xz or zstd compressed too). Split BTF (a
+module's) needs its base: --module NAME reads ` + btf.ModulePath("NAME") + `
+on top of ` + btf.KernelPath + ` (or --base), and --from FILE takes --base FILE
+(by default ` + btf.KernelPath + ` for a FILE in its directory, as bpftool).
+For split BTF the header holds the base's types and the module's, as
+bpftool's does; --split-only keeps only what the module adds.
+
+The header is generated completely before anything is written; -O writes
+the file atomically.`,
+		Example: `  kh btf > vmlinux.h
+  kh btf -O vmlinux.h
+  kh btf --from /boot/vmlinux-6.1.0 -O vmlinux.h
+  kh btf --module nf_tables -O nf_tables.h
+  kh btf --from mod.ko --base vmlinux.btf --split-only --guard __MOD_H__`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(format); err != nil {
+				return err
+			}
+			if format == "json" && outFile == "" {
+				return usagef("-o json reports on the file written with -O; the header itself goes to stdout without -O")
+			}
+			if from != "" && module != "" {
+				return usagef("--from and --module are exclusive")
+			}
+			if base != "" && from == "" && module == "" {
+				return usagef("--base is the base of split BTF given with --from or --module")
+			}
+			if splitOnly && base == "" && module == "" && filepath.Dir(filepath.Clean(from)) != filepath.Dir(btf.KernelPath) {
+				return usagef("--split-only needs split BTF: --module NAME, or --from FILE with --base FILE")
+			}
+			log := a.logger()
+
+			var baseSpec *btf.Spec
+			basePath := base
+			// Like bpftool, take the kernel's BTF as the base of a
+			// module's in /sys/kernel/btf.
+			if basePath == "" && (module != "" ||
+				(filepath.Dir(filepath.Clean(from)) == filepath.Dir(btf.KernelPath) && filepath.Clean(from) != btf.KernelPath)) {
+				basePath = btf.KernelPath
+			}
+			if basePath != "" {
+				log.Debug("reading base BTF", "path", basePath)
+				s, err := btf.Load(basePath)
+				if err != nil {
+					return fmt.Errorf("base BTF: %w", err)
+				}
+				baseSpec = s
+			}
+			src := from
+			switch {
+			case module != "":
+				src = btf.ModulePath(module)
+			case src == "":
+				src = btf.KernelPath
+			}
+			log.Debug("reading BTF", "path", src)
+			var spec *btf.Spec
+			var err error
+			if module != "" {
+				spec, err = btf.LoadModule(module, baseSpec)
+				if errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("module %s has no BTF at %s (not loaded, or a kernel without CONFIG_DEBUG_INFO_BTF_MODULES)", module, src)
+				}
+			} else {
+				spec, err = btf.LoadSplit(src, baseSpec)
+				if errors.Is(err, btf.ErrNeedBase) {
+					return fmt.Errorf("%w; give the kernel's BTF with --base", err)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			log.Debug("parsed BTF", "types", spec.NumTypes(), "own_from", spec.FirstID())
+
+			if splitOnly && guard == "" {
+				name := module
+				if name == "" {
+					name, _, _ = strings.Cut(filepath.Base(from), ".")
+				}
+				guard = btf.GuardFor(name)
+			}
+			opts := &btf.Options{Guard: guard, SplitOnly: splitOnly}
+			header, err := btf.AppendC(cmd.Context(), nil, spec, opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", src, err)
+			}
+			if outFile == "" {
+				_, err := a.stdout.Write(header)
+				return err
+			}
+			if err := atomicfile.Write(outFile, 0o644, func(w io.Writer) error {
+				_, err := w.Write(header)
+				return err
+			}); err != nil {
+				return err
+			}
+			log.Debug("wrote header", "path", outFile, "bytes", len(header))
+			if format == "json" {
+				return a.printJSON(struct {
+					Path   string `json:"path"`
+					Source string `json:"source"`
+					Base   string `json:"base,omitempty"`
+					Types  int    `json:"types"`
+					Bytes  int    `json:"bytes"`
+				}{outFile, src, basePath, spec.NumTypes(), len(header)})
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&outFile, "output-file", "O", "", "write the header to `FILE` (atomically) instead of stdout")
+	f.StringVar(&from, "from", "", "read BTF from `FILE`: raw BTF, or ELF with a .BTF section (default "+btf.KernelPath+")")
+	f.StringVar(&base, "base", "", "base BTF `FILE` for split BTF given with --from or --module (default for --module: "+btf.KernelPath+")")
+	f.StringVar(&module, "module", "", "read the split BTF of loaded module `NAME` from "+btf.ModulePath("NAME"))
+	f.BoolVar(&splitOnly, "split-only", false, "for split BTF, write only the module's own declarations")
+	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
+	outputFlag(cmd, &format)
+	return cmd
+}

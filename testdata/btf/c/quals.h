@@ -1,0 +1,35 @@
+#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+struct q {
+	const int ci;
+	volatile long vl;
+	const char *pc;
+	char * const cp;
+	const char * const cpc;
+	int * restrict rp;
+	volatile const unsigned int cvu;
+	volatile int * const *vpp;
+	const int carr[4];
+	volatile char *varr[2];
+	const struct q *self;
+	void * const *vp;
+	const void *cv;
+	const int * const (*fp)(const int * restrict, volatile long);
+};
+
+typedef const struct q cq_t;
+
+typedef volatile int vint_t;
+
+typedef const vint_t *pcv_t;
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */

@@ -1,0 +1,23 @@
+#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+struct tagged {
+	int __attribute__((btf_type_tag("user"))) *uptr;
+	const char __attribute__((btf_type_tag("user"))) * const __attribute__((btf_type_tag("rcu"))) *pp;
+	int plain;
+	float f;
+	double d;
+	long double ld;
+};
+
+typedef int tagged_int;
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */

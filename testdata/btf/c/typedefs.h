@@ -1,0 +1,71 @@
+#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+struct fwd_only;
+
+typedef struct fwd_only fwd_only_t;
+
+typedef __builtin_va_list my_va_list;
+
+struct tnode;
+
+typedef struct tnode *tnode_ptr;
+
+typedef struct {
+	tnode_ptr head;
+} tlist_t;
+
+typedef tlist_t tlists_t[3];
+
+typedef int int_arr2[2][3];
+
+struct uses_td {
+	fwd_only_t *f;
+	my_va_list *va;
+	tlists_t lists;
+	int_arr2 m;
+};
+
+typedef unsigned int u32;
+
+typedef u32 my_u32;
+
+typedef my_u32 *pu32;
+
+typedef struct tnode tnode_t;
+
+struct tnode {
+	tnode_t *next;
+	pu32 val;
+};
+
+union ut;
+
+typedef union ut ut_t;
+
+union ut {
+	ut_t *self;
+	int x;
+};
+
+struct circ_a;
+
+typedef struct circ_a circ_a_t;
+
+struct circ_b {
+	circ_a_t *a;
+};
+
+struct circ_a {
+	struct circ_b b;
+};
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */

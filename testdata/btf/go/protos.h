@@ -1,0 +1,26 @@
+#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+typedef int (*no_params_t)(void);
+
+typedef int (*void_param_t)(void);
+
+typedef void (*varargs_t)(const char *fmt, ...);
+
+typedef long int named_fn_t(int a, long unsigned int *b);
+
+typedef struct {
+	int x;
+} * (*ret_anon_t)(unsigned int arg);
+
+typedef long int (*fn_arr_t[3])(int a, long unsigned int *b);
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */
