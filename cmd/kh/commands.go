@@ -4,5 +4,7 @@ import "github.com/spf13/cobra"
 
 // commands returns kh's subcommands, in the order `kh --help` lists them.
 func (a *app) commands() []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		a.configCmd(),
+	}
 }
