@@ -98,30 +98,31 @@ func (c *capReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
+	var probe [1]byte
+	q := p
 	if c.left <= 0 {
 		// One more byte would exceed the cap: is there one?
-		var b [1]byte
-		n, err := c.r.Read(b[:])
-		if n > 0 {
+		q = probe[:]
+	} else if int64(len(q)) > c.left {
+		q = q[:c.left]
+	}
+	for range 100 { // a reader that keeps returning nothing is broken
+		n, err := c.r.Read(q)
+		if c.left <= 0 && n > 0 {
 			c.err = fmt.Errorf("%s: %w", c.f, ErrTooLarge)
 			return 0, c.err
 		}
-		if err == nil {
-			return 0, nil
+		c.left -= int64(n)
+		if err != nil {
+			c.err = c.wrap(err)
+			return n, c.err
 		}
-		c.err = c.wrap(err)
-		return 0, c.err
+		if n > 0 || len(q) == 0 {
+			return n, nil
+		}
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	if err != nil {
-		c.err = c.wrap(err)
-		err = c.err
-	}
-	return n, err
+	c.err = fmt.Errorf("%s: %w", c.f, io.ErrNoProgress)
+	return 0, c.err
 }
 
 func (c *capReader) wrap(err error) error {
