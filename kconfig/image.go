@@ -106,16 +106,21 @@ func (s *scanner) scan(data []byte, depth int) ([]byte, string, error) {
 		}
 		return cfg, desc + ": " + where, nil
 	}
-	for _, c := range s.candidates(data) {
-		cfg, where, err := s.tryStream(c)
-		if err == nil {
-			return cfg, where, nil
-		}
-		if ctxErr := s.ctx.Err(); ctxErr != nil {
-			return nil, "", ctxErr
-		}
-		if s.budget <= 0 {
-			break
+	// The streams a header points at first; only if none holds the
+	// configuration, the ones found by searching for magic bytes.
+	seen := map[int]bool{}
+	for _, search := range []bool{false, true} {
+		for _, c := range s.candidates(data, search, seen) {
+			cfg, where, err := s.tryStream(c)
+			if err == nil {
+				return cfg, where, nil
+			}
+			if ctxErr := s.ctx.Err(); ctxErr != nil {
+				return nil, "", ctxErr
+			}
+			if s.budget <= 0 {
+				return nil, "", s.notFound()
+			}
 		}
 	}
 	return nil, "", s.notFound()
@@ -191,14 +196,14 @@ type candidate struct {
 	data []byte
 }
 
-// candidates lists the compressed streams worth decoding, best first:
-// those a container header points at (x86 bzImage, EFI zboot), a stream
-// at offset 0 (Image.gz, vmlinux.xz, configs.ko.zst), then those found by
-// searching for each format's magic bytes, in the order
-// scripts/extract-ikconfig tries them.
-func (s *scanner) candidates(data []byte) []candidate {
+// candidates lists the compressed streams worth decoding, best first.
+// Without search: those a container header points at (x86 bzImage, EFI
+// zboot) and a stream at offset 0 (Image.gz, vmlinux.xz,
+// configs.ko.zst). With search: those found by searching for each
+// format's magic bytes, in the order scripts/extract-ikconfig tries them.
+// Offsets in seen are skipped, and added.
+func (s *scanner) candidates(data []byte, search bool, seen map[int]bool) []candidate {
 	var out []candidate
-	seen := map[int]bool{}
 	add := func(off int, desc string) {
 		if seen[off] || off < 0 || off >= len(data) {
 			return
@@ -210,13 +215,16 @@ func (s *scanner) candidates(data []byte) []candidate {
 		seen[off] = true
 		out = append(out, candidate{off: off, f: f, desc: desc, data: data[off:]})
 	}
-	if off, ok := bzImagePayload(data); ok {
-		add(off, "bzImage payload")
+	if !search {
+		if off, ok := bzImagePayload(data); ok {
+			add(off, "bzImage payload")
+		}
+		if off, ok := zbootPayload(data); ok {
+			add(off, "EFI zboot payload")
+		}
+		add(0, "file")
+		return out
 	}
-	if off, ok := zbootPayload(data); ok {
-		add(off, "EFI zboot payload")
-	}
-	add(0, "file")
 	for _, f := range []decompress.Format{decompress.Gzip, decompress.XZ, decompress.Bzip2, decompress.LZMA, decompress.LZO, decompress.LZ4, decompress.Zstd} {
 		magic := decompress.Magic(f)
 		n := 0

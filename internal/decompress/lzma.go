@@ -49,6 +49,7 @@ var errLZMACorrupt = errors.New("corrupt LZMA data")
 // lzmaDecoder holds the state of one LZMA or LZMA2 stream.
 type lzmaDecoder struct {
 	in    []byte // compressed input
+	pad   []byte // in followed by rcPadding zero bytes, for the range decoder
 	inPos int    // next input byte
 	inEnd int    // the range decoder may not read past this
 
@@ -124,8 +125,10 @@ func (d *lzmaDecoder) grow(n int) error {
 	if c < need {
 		c = need
 	}
-	if c < 1<<20 {
-		c = 1 << 20
+	if cap(d.out) == 0 {
+		// Kernels compress 4 to 6 times: one allocation usually does.
+		// Pages never written cost no memory.
+		c = max(c, 8*len(d.in)+1<<20)
 	}
 	if c > d.max {
 		c = d.max
@@ -138,23 +141,26 @@ func (d *lzmaDecoder) grow(n int) error {
 
 // rc is the range decoder's working state, copied into locals of the hot
 // loop and written back when it returns.
+//
+// in is the input followed by rcPadding zero bytes, so that normalize
+// needs no end check: decoding one symbol reads fewer bytes than that,
+// and the decoder checks after each symbol that it has not gone past the
+// real end.
 type rc struct {
 	rng, code uint32
 	in        []byte
 	pos       int
-	overrun   bool
 }
+
+// rcPadding is more than the input bytes one LZMA symbol can use (a
+// match: about 60 bits, each reading at most one byte).
+const rcPadding = 128
 
 func (r *rc) normalize() {
 	if r.rng < 1<<24 {
 		r.rng <<= 8
-		if r.pos < len(r.in) {
-			r.code = r.code<<8 | uint32(r.in[r.pos])
-			r.pos++
-		} else {
-			r.code <<= 8
-			r.overrun = true
-		}
+		r.code = r.code<<8 | uint32(r.in[r.pos])
+		r.pos++
 	}
 }
 
@@ -173,22 +179,55 @@ func (r *rc) bit(p *uint16) uint32 {
 }
 
 // tree decodes an n-bit symbol MSB first with the probabilities p[1:1<<n].
+// The range decoder state is kept in locals (registers) for the loop, and
+// the bits are decoded without branches, as in the literal loops.
 func (r *rc) tree(p []uint16, n uint) uint32 {
+	rng, code, ip, in := r.rng, r.code, r.pos, r.in
 	m := uint32(1)
 	for range n {
-		m = m<<1 | r.bit(&p[m])
+		if rng < 1<<24 {
+			rng <<= 8
+			code = code<<8 | uint32(in[ip])
+			ip++
+		}
+		pp := &p[m]
+		pv := uint32(*pp)
+		bound := (rng >> 11) * pv
+		b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
+		mask := 0 - b
+		rng = bound&^mask | (rng-bound)&mask
+		code -= bound & mask
+		p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
+		*pp = uint16(p0 ^ (p0^p1)&mask)
+		m = m<<1 | b
 	}
+	r.rng, r.code, r.pos = rng, code, ip
 	return m - 1<<n
 }
 
 // reverse decodes an n-bit symbol LSB first with the probabilities p[1:].
 func (r *rc) reverse(p []uint16, n uint) uint32 {
+	rng, code, ip, in := r.rng, r.code, r.pos, r.in
 	m, sym := uint32(1), uint32(0)
 	for i := range n {
-		b := r.bit(&p[m])
+		if rng < 1<<24 {
+			rng <<= 8
+			code = code<<8 | uint32(in[ip])
+			ip++
+		}
+		pp := &p[m]
+		pv := uint32(*pp)
+		bound := (rng >> 11) * pv
+		b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
+		mask := 0 - b
+		rng = bound&^mask | (rng-bound)&mask
+		code -= bound & mask
+		p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
+		*pp = uint16(p0 ^ (p0^p1)&mask)
 		m = m<<1 | b
 		sym |= b << i
 	}
+	r.rng, r.code, r.pos = rng, code, ip
 	return sym
 }
 
@@ -224,7 +263,12 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 	out := d.out[:cap(d.out)]
 	pos := len(d.out)
-	r := rc{rng: d.rng, code: d.code, in: d.in[:d.inEnd], pos: d.inPos}
+	if len(d.pad) != len(d.in)+rcPadding {
+		d.pad = make([]byte, len(d.in)+rcPadding)
+		copy(d.pad, d.in)
+	}
+	inEnd := d.inEnd
+	r := rc{rng: d.rng, code: d.code, in: d.pad, pos: d.inPos}
 	probs := d.probs
 	state := d.state
 	rep0, rep1, rep2, rep3 := d.rep[0], d.rep[1], d.rep[2], d.rep[3]
@@ -244,7 +288,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 
 	for pos < limit {
-		if r.overrun {
+		if r.pos > inEnd {
 			err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
 			break
 		}
@@ -257,12 +301,11 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 			}
 			lit := probs[probLiteral+0x300*((uint32(pos-dictStart)&lpMask)<<lc+prev>>(8-lc)):]
 			lit = lit[:0x300]
+			// The literal loops are the hottest code: the range decoder
+			// is inlined by hand, with its state in registers.
 			sym := uint32(1)
-			if state < 7 {
-				for sym < 0x100 {
-					sym = sym<<1 | r.bit(&lit[sym])
-				}
-			} else {
+			rng, code, ip, in := r.rng, r.code, r.pos, r.in
+			if state >= 7 {
 				mp := pos - int(rep0) - 1
 				if mp < dictStart {
 					err = fmt.Errorf("%w: match distance out of range", errLZMACorrupt)
@@ -272,16 +315,46 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				for sym < 0x100 {
 					mb := (match >> 7) & 1
 					match <<= 1
-					b := r.bit(&lit[0x100+mb<<8+sym])
+					if rng < 1<<24 {
+						rng <<= 8
+						code = code<<8 | uint32(in[ip])
+						ip++
+					}
+					p := &lit[0x100+mb<<8+sym]
+					pv := uint32(*p)
+					bound := (rng >> 11) * pv
+					b := uint32((uint64(code) - uint64(bound)) >> 63) ^ 1
+					m := 0 - b
+					rng = bound&^m | (rng-bound)&m
+					code -= bound & m
+					p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
+					*p = uint16(p0 ^ (p0^p1)&m)
 					sym = sym<<1 | b
 					if mb != b {
 						break
 					}
 				}
-				for sym < 0x100 {
-					sym = sym<<1 | r.bit(&lit[sym])
-				}
 			}
+			for sym < 0x100 {
+				if rng < 1<<24 {
+					rng <<= 8
+					code = code<<8 | uint32(in[ip])
+					ip++
+				}
+				// Branch-free: literal bits are close to random, and a
+				// mispredicted branch costs more than these few ops.
+				p := &lit[sym&0xFF]
+				pv := uint32(*p)
+				bound := (rng >> 11) * pv
+				b := uint32((uint64(code) - uint64(bound)) >> 63) ^ 1 // code >= bound
+				m := 0 - b
+				rng = bound&^m | (rng-bound)&m
+				code -= bound & m
+				p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
+				*p = uint16(p0 ^ (p0^p1)&m)
+				sym = sym<<1 | b
+			}
+			r.rng, r.code, r.pos = rng, code, ip
 			out[pos] = byte(sym)
 			pos++
 			switch {
@@ -322,7 +395,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				rep0 = dist
 			}
 			if rep0 == 0xFFFFFFFF {
-				if r.overrun {
+				if r.pos > inEnd {
 					err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
 					break
 				}
@@ -383,11 +456,23 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 		}
 		total := int(n) + 2
 		cnt := min(total, limit-pos)
-		if int(rep0)+1 >= cnt {
-			copy(out[pos:pos+cnt], out[src:src+cnt])
-		} else {
-			for i := range cnt {
-				out[pos+i] = out[src+i]
+		o := out[pos : pos+cnt]
+		switch {
+		case cnt <= 32:
+			// Short matches are most of them: a loop beats a call to
+			// memmove, and copies an overlapping match (period rep0+1)
+			// correctly byte by byte.
+			in := out[src : src+cnt]
+			for i := range o {
+				o[i] = in[i]
+			}
+		case int(rep0)+1 >= cnt:
+			copy(o, out[src:src+cnt])
+		default:
+			// Long and overlapping: copy the period, then double.
+			k := copy(o, out[src:pos])
+			for k < len(o) {
+				k += copy(o[k:], o[:k])
 			}
 		}
 		pos += cnt
@@ -398,7 +483,8 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	// chunk shows as all of its input consumed.
 	r.normalize()
 	d.out = out[:pos]
-	d.rng, d.code, d.inPos, d.overrun = r.rng, r.code, r.pos, r.overrun
+	d.rng, d.code, d.inPos = r.rng, r.code, r.pos
+	d.overrun = r.pos > inEnd
 	d.state = state
 	d.rep = [4]uint32{rep0, rep1, rep2, rep3}
 	if err == nil && d.overrun {

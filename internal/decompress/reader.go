@@ -75,10 +75,14 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 	return &capReader{r: r, f: f, left: max}, nil
 }
 
-// CloseReader releases what a reader from NewReader holds.
+// CloseReader releases what a reader from NewReader holds: zstd's
+// decoder, and the goroutine that decodes xz ahead of the reader.
 func CloseReader(r io.Reader) {
 	if c, ok := r.(*capReader); ok {
-		if z, ok := c.r.(*zstdReader); ok {
+		switch z := c.r.(type) {
+		case *zstdReader:
+			z.Close()
+		case *xzReader:
 			z.Close()
 		}
 	}
