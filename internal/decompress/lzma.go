@@ -323,7 +323,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 					p := &lit[0x100+mb<<8+sym]
 					pv := uint32(*p)
 					bound := (rng >> 11) * pv
-					b := uint32((uint64(code) - uint64(bound)) >> 63) ^ 1
+					b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
 					m := 0 - b
 					rng = bound&^m | (rng-bound)&m
 					code -= bound & m
@@ -346,7 +346,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				p := &lit[sym&0xFF]
 				pv := uint32(*p)
 				bound := (rng >> 11) * pv
-				b := uint32((uint64(code) - uint64(bound)) >> 63) ^ 1 // code >= bound
+				b := uint32((uint64(code)-uint64(bound))>>63) ^ 1 // code >= bound
 				m := 0 - b
 				rng = bound&^m | (rng-bound)&m
 				code -= bound & m

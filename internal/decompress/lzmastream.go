@@ -234,7 +234,7 @@ type xzReader struct {
 	decoded  chan decodedPart
 	stop     chan struct{} // closed by Close: the producer must end
 	part     decodedPart   // the latest part received
-	blkStart int         // input offset of the current block header
+	blkStart int           // input offset of the current block header
 	filter   *bcj
 	hash     hash.Hash
 	fpos     int // next output byte of the block to filter and return
