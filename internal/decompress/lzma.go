@@ -178,6 +178,27 @@ func (r *rc) bit(p *uint16) uint32 {
 	return 1
 }
 
+// fill is the range decoder's normalisation on register state: when the
+// range has shrunk below 2^24, shift in the next input byte.
+func fill(rng, code uint32, ip int, in []byte) (uint32, uint32, int) {
+	if rng < 1<<24 {
+		return rng << 8, code<<8 | uint32(in[ip]), ip + 1
+	}
+	return rng, code, ip
+}
+
+// bitFree decodes one bit with probability *p on register state, without
+// branches: literal and tree bits are close to random, and a mispredicted
+// branch costs more than these few operations.
+func bitFree(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
+	pv := uint32(*p)
+	bound := (rng >> 11) * pv
+	b := uint32((uint64(code)-uint64(bound))>>63) ^ 1 // code >= bound
+	m := 0 - b
+	*p = uint16(pv + (1<<11-pv)>>5&^m - pv>>5&m)
+	return bound ^ (bound^(rng-bound))&m, code - bound&m, b
+}
+
 // tree decodes an n-bit symbol MSB first with the probabilities p[1:1<<n].
 // The range decoder state is kept in locals (registers) for the loop, and
 // the bits are decoded without branches, as in the literal loops.
@@ -185,20 +206,9 @@ func (r *rc) tree(p []uint16, n uint) uint32 {
 	rng, code, ip, in := r.rng, r.code, r.pos, r.in
 	m := uint32(1)
 	for range n {
-		if rng < 1<<24 {
-			rng <<= 8
-			code = code<<8 | uint32(in[ip])
-			ip++
-		}
-		pp := &p[m]
-		pv := uint32(*pp)
-		bound := (rng >> 11) * pv
-		b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
-		mask := 0 - b
-		rng = bound&^mask | (rng-bound)&mask
-		code -= bound & mask
-		p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
-		*pp = uint16(p0 ^ (p0^p1)&mask)
+		rng, code, ip = fill(rng, code, ip, in)
+		var b uint32
+		rng, code, b = bitFree(rng, code, &p[m])
 		m = m<<1 | b
 	}
 	r.rng, r.code, r.pos = rng, code, ip
@@ -210,20 +220,9 @@ func (r *rc) reverse(p []uint16, n uint) uint32 {
 	rng, code, ip, in := r.rng, r.code, r.pos, r.in
 	m, sym := uint32(1), uint32(0)
 	for i := range n {
-		if rng < 1<<24 {
-			rng <<= 8
-			code = code<<8 | uint32(in[ip])
-			ip++
-		}
-		pp := &p[m]
-		pv := uint32(*pp)
-		bound := (rng >> 11) * pv
-		b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
-		mask := 0 - b
-		rng = bound&^mask | (rng-bound)&mask
-		code -= bound & mask
-		p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
-		*pp = uint16(p0 ^ (p0^p1)&mask)
+		rng, code, ip = fill(rng, code, ip, in)
+		var b uint32
+		rng, code, b = bitFree(rng, code, &p[m])
 		m = m<<1 | b
 		sym |= b << i
 	}
@@ -302,9 +301,10 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 			lit := probs[probLiteral+0x300*((uint32(pos-dictStart)&lpMask)<<lc+prev>>(8-lc)):]
 			lit = lit[:0x300]
 			// The literal loops are the hottest code: the range decoder
-			// is inlined by hand, with its state in registers.
+			// state is kept in registers (fill and bitFree are inlined).
 			sym := uint32(1)
 			rng, code, ip, in := r.rng, r.code, r.pos, r.in
+			var b uint32
 			if state >= 7 {
 				mp := pos - int(rep0) - 1
 				if mp < dictStart {
@@ -315,20 +315,8 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				for sym < 0x100 {
 					mb := (match >> 7) & 1
 					match <<= 1
-					if rng < 1<<24 {
-						rng <<= 8
-						code = code<<8 | uint32(in[ip])
-						ip++
-					}
-					p := &lit[0x100+mb<<8+sym]
-					pv := uint32(*p)
-					bound := (rng >> 11) * pv
-					b := uint32((uint64(code)-uint64(bound))>>63) ^ 1
-					m := 0 - b
-					rng = bound&^m | (rng-bound)&m
-					code -= bound & m
-					p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
-					*p = uint16(p0 ^ (p0^p1)&m)
+					rng, code, ip = fill(rng, code, ip, in)
+					rng, code, b = bitFree(rng, code, &lit[0x100+mb<<8+sym])
 					sym = sym<<1 | b
 					if mb != b {
 						break
@@ -336,22 +324,8 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				}
 			}
 			for sym < 0x100 {
-				if rng < 1<<24 {
-					rng <<= 8
-					code = code<<8 | uint32(in[ip])
-					ip++
-				}
-				// Branch-free: literal bits are close to random, and a
-				// mispredicted branch costs more than these few ops.
-				p := &lit[sym&0xFF]
-				pv := uint32(*p)
-				bound := (rng >> 11) * pv
-				b := uint32((uint64(code)-uint64(bound))>>63) ^ 1 // code >= bound
-				m := 0 - b
-				rng = bound&^m | (rng-bound)&m
-				code -= bound & m
-				p0, p1 := pv+(1<<11-pv)>>5, pv-pv>>5
-				*p = uint16(p0 ^ (p0^p1)&m)
+				rng, code, ip = fill(rng, code, ip, in)
+				rng, code, b = bitFree(rng, code, &lit[sym&0xFF])
 				sym = sym<<1 | b
 			}
 			r.rng, r.code, r.pos = rng, code, ip
