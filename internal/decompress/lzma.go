@@ -44,7 +44,19 @@ const (
 	probInit = 1 << 10 // probabilities start at 0.5 (of 1<<11)
 )
 
-var errLZMACorrupt = errors.New("corrupt LZMA data")
+var (
+	errLZMACorrupt  = errors.New("corrupt LZMA data")
+	errLZMADistance = fmt.Errorf("%w: match distance out of range", errLZMACorrupt)
+)
+
+// after returns the state after a symbol: a if the previous symbol was a
+// literal (state < 7), else b.
+func after(state, a, b uint32) uint32 {
+	if state < 7 {
+		return a
+	}
+	return b
+}
 
 // lzmaDecoder holds the state of one LZMA or LZMA2 stream.
 type lzmaDecoder struct {
@@ -308,7 +320,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 			if state >= 7 {
 				mp := pos - int(rep0) - 1
 				if mp < dictStart {
-					err = fmt.Errorf("%w: match distance out of range", errLZMACorrupt)
+					err = errLZMADistance
 					break
 				}
 				match := uint32(out[mp])
@@ -347,11 +359,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 			// Simple match: a new distance.
 			rep3, rep2, rep1 = rep2, rep1, rep0
 			n = r.length(probs[probLen:probLen+lenProbs], posState)
-			if state < 7 {
-				state = 7
-			} else {
-				state = 10
-			}
+			state = after(state, 7, 10)
 			ls := min(n, 3)
 			slot := r.tree(probs[probPosSlot+ls*64:probPosSlot+ls*64+64], 6)
 			if slot < 4 {
@@ -384,14 +392,10 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 			if r.bit(&probs[probIsRepG0+state]) == 0 {
 				if r.bit(&probs[probIsRep0Long+state<<4+posState]) == 0 {
 					// Short rep: one byte at distance rep0.
-					if state < 7 {
-						state = 9
-					} else {
-						state = 11
-					}
+					state = after(state, 9, 11)
 					src := pos - int(rep0) - 1
 					if src < dictStart {
-						err = fmt.Errorf("%w: match distance out of range", errLZMACorrupt)
+						err = errLZMADistance
 						break
 					}
 					out[pos] = out[src]
@@ -415,17 +419,13 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				rep0 = dist
 			}
 			n = r.length(probs[probRepLen:probRepLen+lenProbs], posState)
-			if state < 7 {
-				state = 8
-			} else {
-				state = 11
-			}
+			state = after(state, 8, 11)
 		}
 
 		// Copy the match: n+2 bytes from distance rep0+1.
 		src := pos - int(rep0) - 1
 		if src < dictStart {
-			err = fmt.Errorf("%w: match distance out of range", errLZMACorrupt)
+			err = errLZMADistance
 			break
 		}
 		total := int(n) + 2
