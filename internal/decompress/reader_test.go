@@ -61,7 +61,7 @@ func readAll(t *testing.T, f Format, data []byte, max int64) ([]byte, error) {
 }
 
 func TestNewReaderTools(t *testing.T) {
-	data := sample(3 << 20)
+	data := sample(3 << 19)
 	for _, tc := range []struct {
 		f    Format
 		name string
