@@ -21,7 +21,7 @@ const (
 	MaxImageSize = 512 << 20
 	// maxScanBudget caps the bytes decoded while searching one file, over
 	// all the compressed streams tried.
-	maxScanBudget = 1 << 30
+	maxScanBudget = 512 << 20
 	// maxCandidates caps the compressed streams tried per format when
 	// their positions are found by searching for magic bytes.
 	maxCandidates = 16
@@ -57,7 +57,7 @@ var ErrNoIKConfig = errors.New("no embedded configuration found (looked for IKCF
 // and kernel_config_data_end), an uncompressed Image, a compressed one
 // (bzImage, Image.gz, EFI zboot, vmlinux.xz, ...) in gzip, xz (with BCJ
 // filters), lzma, lz4, lzo, zstd or bzip2, and an Android boot image (v0
-// to v4). Decoding is capped (MaxImageSize per stream, 1 GiB in all) and
+// to v4). Decoding is capped (MaxImageSize per stream, 512 MiB in all) and
 // stops as soon as the configuration has been found; ctx cancels it.
 func Extract(ctx context.Context, image []byte) (config []byte, where string, err error) {
 	s := &scanner{ctx: ctx, budget: maxScanBudget}

@@ -60,10 +60,11 @@ func after(state, a, b uint32) uint32 {
 
 // lzmaDecoder holds the state of one LZMA or LZMA2 stream.
 type lzmaDecoder struct {
-	in    []byte // compressed input
-	pad   []byte // in followed by rcPadding zero bytes, for the range decoder
-	inPos int    // next input byte
-	inEnd int    // the range decoder may not read past this
+	in      []byte // compressed input
+	pad     []byte // the tail of in from padBase, then rcPadding zero bytes
+	padBase int
+	inPos   int // next input byte
+	inEnd   int // the range decoder may not read past this
 
 	out       []byte // decoded output so far (len) and room to grow (cap)
 	dictStart int    // matches may not reach before this (LZMA2 dict reset)
@@ -139,8 +140,7 @@ func (d *lzmaDecoder) grow(n int) error {
 	}
 	if cap(d.out) == 0 {
 		// Kernels compress 4 to 6 times: one allocation usually does.
-		// Pages never written cost no memory.
-		c = max(c, 8*len(d.in)+1<<20)
+		c = max(c, min(8*len(d.in)+1<<20, 64<<20))
 	}
 	if c > d.max {
 		c = d.max
@@ -154,10 +154,11 @@ func (d *lzmaDecoder) grow(n int) error {
 // rc is the range decoder's working state, copied into locals of the hot
 // loop and written back when it returns.
 //
-// in is the input followed by rcPadding zero bytes, so that normalize
-// needs no end check: decoding one symbol reads fewer bytes than that,
-// and the decoder checks after each symbol that it has not gone past the
-// real end.
+// normalize needs no end check: decoding one symbol reads fewer than
+// rcPadding bytes, and before each symbol the decoder checks that at least
+// that many follow in in. Near the end of the input it switches to a
+// copy of the last bytes followed by rcPadding zeros (lzmaDecoder.pad),
+// and checks after each symbol that it has not gone past the real end.
 type rc struct {
 	rng, code uint32
 	in        []byte
@@ -274,12 +275,18 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 	out := d.out[:cap(d.out)]
 	pos := len(d.out)
-	if len(d.pad) != len(d.in)+rcPadding {
-		d.pad = make([]byte, len(d.in)+rcPadding)
-		copy(d.pad, d.in)
+	// Positions in the range decoder are relative to base: 0 while it
+	// reads d.in itself, padBase once it reads the padded tail.
+	base, buf := 0, d.in
+	if d.pad != nil {
+		base, buf = d.padBase, d.pad
 	}
-	inEnd := d.inEnd
-	r := rc{rng: d.rng, code: d.code, in: d.pad, pos: d.inPos}
+	inEnd := d.inEnd - base
+	safe := min(inEnd+1, len(buf)-rcPadding)
+	if d.pad != nil {
+		safe = inEnd + 1
+	}
+	r := rc{rng: d.rng, code: d.code, in: buf, pos: d.inPos - base}
 	probs := d.probs
 	state := d.state
 	rep0, rep1, rep2, rep3 := d.rep[0], d.rep[1], d.rep[2], d.rep[3]
@@ -299,9 +306,20 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 
 	for pos < limit {
-		if r.pos > inEnd {
-			err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
-			break
+		if r.pos >= safe {
+			if r.pos > inEnd {
+				err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
+				break
+			}
+			// Near the end of the input: continue on a padded copy of
+			// what is left of it.
+			t := base + r.pos
+			d.pad = make([]byte, len(d.in)-t+rcPadding)
+			copy(d.pad, d.in[t:])
+			d.padBase = t
+			inEnd -= r.pos
+			base, r.in, r.pos = t, d.pad, 0
+			safe = inEnd + 1
 		}
 		posState := uint32(pos-dictStart) & pbMask
 		if r.bit(&probs[probIsMatch+state<<4+posState]) == 0 {
@@ -457,7 +475,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	// chunk shows as all of its input consumed.
 	r.normalize()
 	d.out = out[:pos]
-	d.rng, d.code, d.inPos = r.rng, r.code, r.pos
+	d.rng, d.code, d.inPos = r.rng, r.code, base+r.pos
 	d.overrun = r.pos > inEnd
 	d.state = state
 	d.rep = [4]uint32{rep0, rep1, rep2, rep3}
