@@ -151,48 +151,21 @@ func (d *lzmaDecoder) grow(n int) error {
 	return nil
 }
 
-// rc is the range decoder's working state, copied into locals of the hot
-// loop and written back when it returns.
-//
-// normalize needs no end check: decoding one symbol reads fewer than
-// rcPadding bytes, and before each symbol the decoder checks that at least
-// that many follow in in. Near the end of the input it switches to a
-// copy of the last bytes followed by rcPadding zeros (lzmaDecoder.pad),
-// and checks after each symbol that it has not gone past the real end.
-type rc struct {
-	rng, code uint32
-	in        []byte
-	pos       int
-}
+// The range decoder's state (range, code, input position) lives in local
+// variables of decode, which Go keeps in registers, and is passed to and
+// returned from the helpers below by value. Its input needs no end check:
+// decoding one symbol reads fewer than rcPadding bytes, and before each
+// symbol decode checks that at least that many follow. Near the end of
+// the input it switches to a copy of the last bytes followed by
+// rcPadding zeros (lzmaDecoder.pad), and checks after each symbol that it
+// has not gone past the real end.
 
 // rcPadding is more than the input bytes one LZMA symbol can use (a
-// match: about 60 bits, each reading at most one byte).
+// match: at most 48 bits, each reading at most one byte).
 const rcPadding = 128
 
-func (r *rc) normalize() {
-	if r.rng < 1<<24 {
-		r.rng <<= 8
-		r.code = r.code<<8 | uint32(r.in[r.pos])
-		r.pos++
-	}
-}
-
-func (r *rc) bit(p *uint16) uint32 {
-	r.normalize()
-	bound := (r.rng >> 11) * uint32(*p)
-	if r.code < bound {
-		r.rng = bound
-		*p += (1<<11 - *p) >> 5
-		return 0
-	}
-	r.rng -= bound
-	r.code -= bound
-	*p -= *p >> 5
-	return 1
-}
-
-// fill is the range decoder's normalisation on register state: when the
-// range has shrunk below 2^24, shift in the next input byte.
+// fill is the range decoder's normalisation: when the range has shrunk
+// below 2^24, shift in the next input byte.
 func fill(rng, code uint32, ip int, in []byte) (uint32, uint32, int) {
 	if rng < 1<<24 {
 		return rng << 8, code<<8 | uint32(in[ip]), ip + 1
@@ -200,9 +173,9 @@ func fill(rng, code uint32, ip int, in []byte) (uint32, uint32, int) {
 	return rng, code, ip
 }
 
-// bitFree decodes one bit with probability *p on register state, without
-// branches: literal and tree bits are close to random, and a mispredicted
-// branch costs more than these few operations.
+// bitFree decodes one bit with probability *p, without branches: most
+// LZMA bits are close to random, and a mispredicted branch costs more
+// than these few operations.
 func bitFree(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
 	pv := uint32(*p)
 	bound := (rng >> 11) * pv
@@ -212,58 +185,61 @@ func bitFree(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
 	return bound ^ (bound^(rng-bound))&m, code - bound&m, b
 }
 
-// tree decodes an n-bit symbol MSB first with the probabilities p[1:1<<n].
-// The range decoder state is kept in locals (registers) for the loop, and
-// the bits are decoded without branches, as in the literal loops.
-func (r *rc) tree(p []uint16, n uint) uint32 {
-	rng, code, ip, in := r.rng, r.code, r.pos, r.in
+// bitTree decodes an n-bit symbol MSB first with the probabilities
+// p[1:1<<n].
+func bitTree(rng, code uint32, ip int, in []byte, p []uint16, n uint) (uint32, uint32, int, uint32) {
 	m := uint32(1)
+	var b uint32
 	for range n {
 		rng, code, ip = fill(rng, code, ip, in)
-		var b uint32
 		rng, code, b = bitFree(rng, code, &p[m])
 		m = m<<1 | b
 	}
-	r.rng, r.code, r.pos = rng, code, ip
-	return m - 1<<n
+	return rng, code, ip, m - 1<<n
 }
 
-// reverse decodes an n-bit symbol LSB first with the probabilities p[1:].
-func (r *rc) reverse(p []uint16, n uint) uint32 {
-	rng, code, ip, in := r.rng, r.code, r.pos, r.in
+// bitReverse decodes an n-bit symbol LSB first with the probabilities
+// p[1:].
+func bitReverse(rng, code uint32, ip int, in []byte, p []uint16, n uint) (uint32, uint32, int, uint32) {
 	m, sym := uint32(1), uint32(0)
+	var b uint32
 	for i := range n {
 		rng, code, ip = fill(rng, code, ip, in)
-		var b uint32
 		rng, code, b = bitFree(rng, code, &p[m])
 		m = m<<1 | b
 		sym |= b << i
 	}
-	r.rng, r.code, r.pos = rng, code, ip
-	return sym
+	return rng, code, ip, sym
 }
 
-func (r *rc) direct(n uint32) uint32 {
+// bitDirect decodes n bits of probability one half.
+func bitDirect(rng, code uint32, ip int, in []byte, n uint32) (uint32, uint32, int, uint32) {
 	var v uint32
 	for range n {
-		r.normalize()
-		r.rng >>= 1
-		r.code -= r.rng
-		t := 0 - (r.code >> 31)
-		r.code += r.rng & t
+		rng, code, ip = fill(rng, code, ip, in)
+		rng >>= 1
+		code -= rng
+		t := 0 - (code >> 31)
+		code += rng & t
 		v = v<<1 + (t + 1)
 	}
-	return v
+	return rng, code, ip, v
 }
 
-func (r *rc) length(p []uint16, posState uint32) uint32 {
-	if r.bit(&p[lenChoice]) == 0 {
-		return r.tree(p[lenLow+posState*8:], 3)
+// bitLength decodes a match length (0 means 2 bytes) with length decoder p.
+func bitLength(rng, code uint32, ip int, in []byte, p []uint16, posState uint32) (uint32, uint32, int, uint32) {
+	var b, v uint32
+	rng, code, ip = fill(rng, code, ip, in)
+	if rng, code, b = bitFree(rng, code, &p[lenChoice]); b == 0 {
+		return bitTree(rng, code, ip, in, p[lenLow+posState*8:], 3)
 	}
-	if r.bit(&p[lenChoice2]) == 0 {
-		return 8 + r.tree(p[lenMid+posState*8:], 3)
+	rng, code, ip = fill(rng, code, ip, in)
+	if rng, code, b = bitFree(rng, code, &p[lenChoice2]); b == 0 {
+		rng, code, ip, v = bitTree(rng, code, ip, in, p[lenMid+posState*8:], 3)
+		return rng, code, ip, 8 + v
 	}
-	return 16 + r.tree(p[lenHigh:], 8)
+	rng, code, ip, v = bitTree(rng, code, ip, in, p[lenHigh:], 8)
+	return rng, code, ip, 16 + v
 }
 
 // decode decodes until the output reaches limit bytes or the stream ends
@@ -275,24 +251,26 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 	out := d.out[:cap(d.out)]
 	pos := len(d.out)
-	// Positions in the range decoder are relative to base: 0 while it
-	// reads d.in itself, padBase once it reads the padded tail.
-	base, buf := 0, d.in
-	if d.pad != nil {
-		base, buf = d.padBase, d.pad
-	}
-	inEnd := d.inEnd - base
-	safe := min(inEnd+1, len(buf)-rcPadding)
-	if d.pad != nil {
-		safe = inEnd + 1
-	}
-	r := rc{rng: d.rng, code: d.code, in: buf, pos: d.inPos - base}
 	probs := d.probs
 	state := d.state
 	rep0, rep1, rep2, rep3 := d.rep[0], d.rep[1], d.rep[2], d.rep[3]
 	lc, lpMask, pbMask := d.lc, uint32(1)<<d.lp-1, uint32(1)<<d.pb-1
 	dictStart := d.dictStart
 	var err error
+
+	// Input positions are relative to base: 0 while the decoder reads
+	// d.in itself, padBase once it reads the padded tail.
+	base, in := 0, d.in
+	if d.pad != nil {
+		base, in = d.padBase, d.pad
+	}
+	inEnd := d.inEnd - base
+	safe := min(inEnd+1, len(in)-rcPadding)
+	if d.pad != nil {
+		safe = inEnd + 1
+	}
+	rng, code, ip := d.rng, d.code, d.inPos-base
+	var b, v uint32
 
 	// A match cut short by the previous limit.
 	if d.pendLen > 0 {
@@ -306,35 +284,32 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 	}
 
 	for pos < limit {
-		if r.pos >= safe {
-			if r.pos > inEnd {
+		if ip >= safe {
+			if ip > inEnd {
 				err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
 				break
 			}
 			// Near the end of the input: continue on a padded copy of
 			// what is left of it.
-			t := base + r.pos
+			t := base + ip
 			d.pad = make([]byte, len(d.in)-t+rcPadding)
 			copy(d.pad, d.in[t:])
 			d.padBase = t
-			inEnd -= r.pos
-			base, r.in, r.pos = t, d.pad, 0
+			inEnd -= ip
+			base, in, ip = t, d.pad, 0
 			safe = inEnd + 1
 		}
 		posState := uint32(pos-dictStart) & pbMask
-		if r.bit(&probs[probIsMatch+state<<4+posState]) == 0 {
-			// Literal.
+		rng, code, ip = fill(rng, code, ip, in)
+		if rng, code, b = bitFree(rng, code, &probs[probIsMatch+state<<4+posState]); b == 0 {
+			// Literal: the hottest code.
 			var prev uint32
 			if pos > dictStart {
 				prev = uint32(out[pos-1])
 			}
 			lit := probs[probLiteral+0x300*((uint32(pos-dictStart)&lpMask)<<lc+prev>>(8-lc)):]
 			lit = lit[:0x300]
-			// The literal loops are the hottest code: the range decoder
-			// state is kept in registers (fill and bitFree are inlined).
 			sym := uint32(1)
-			rng, code, ip, in := r.rng, r.code, r.pos, r.in
-			var b uint32
 			if state >= 7 {
 				mp := pos - int(rep0) - 1
 				if mp < dictStart {
@@ -358,7 +333,6 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				rng, code, b = bitFree(rng, code, &lit[sym&0xFF])
 				sym = sym<<1 | b
 			}
-			r.rng, r.code, r.pos = rng, code, ip
 			out[pos] = byte(sym)
 			pos++
 			switch {
@@ -373,29 +347,34 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 		}
 
 		var n uint32
-		if r.bit(&probs[probIsRep+state]) == 0 {
+		rng, code, ip = fill(rng, code, ip, in)
+		if rng, code, b = bitFree(rng, code, &probs[probIsRep+state]); b == 0 {
 			// Simple match: a new distance.
 			rep3, rep2, rep1 = rep2, rep1, rep0
-			n = r.length(probs[probLen:probLen+lenProbs], posState)
+			rng, code, ip, n = bitLength(rng, code, ip, in, probs[probLen:probLen+lenProbs], posState)
 			state = after(state, 7, 10)
 			ls := min(n, 3)
-			slot := r.tree(probs[probPosSlot+ls*64:probPosSlot+ls*64+64], 6)
+			var slot uint32
+			rng, code, ip, slot = bitTree(rng, code, ip, in, probs[probPosSlot+ls*64:probPosSlot+ls*64+64], 6)
 			if slot < 4 {
 				rep0 = slot
 			} else {
 				nb := slot>>1 - 1
 				dist := (2 | slot&1) << nb
 				if slot < 14 {
-					base := probSpecPos + int(dist) - int(slot) - 1
-					dist += r.reverse(probs[base:base+1<<nb], uint(nb))
+					sp := probSpecPos + int(dist) - int(slot) - 1
+					rng, code, ip, v = bitReverse(rng, code, ip, in, probs[sp:sp+1<<nb], uint(nb))
+					dist += v
 				} else {
-					dist += r.direct(nb-4) << 4
-					dist += r.reverse(probs[probAlign:probAlign+16], 4)
+					rng, code, ip, v = bitDirect(rng, code, ip, in, nb-4)
+					dist += v << 4
+					rng, code, ip, v = bitReverse(rng, code, ip, in, probs[probAlign:probAlign+16], 4)
+					dist += v
 				}
 				rep0 = dist
 			}
 			if rep0 == 0xFFFFFFFF {
-				if r.pos > inEnd {
+				if ip > inEnd {
 					err = fmt.Errorf("%w: truncated input", errLZMACorrupt)
 					break
 				}
@@ -407,8 +386,10 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				break
 			}
 		} else {
-			if r.bit(&probs[probIsRepG0+state]) == 0 {
-				if r.bit(&probs[probIsRep0Long+state<<4+posState]) == 0 {
+			rng, code, ip = fill(rng, code, ip, in)
+			if rng, code, b = bitFree(rng, code, &probs[probIsRepG0+state]); b == 0 {
+				rng, code, ip = fill(rng, code, ip, in)
+				if rng, code, b = bitFree(rng, code, &probs[probIsRep0Long+state<<4+posState]); b == 0 {
 					// Short rep: one byte at distance rep0.
 					state = after(state, 9, 11)
 					src := pos - int(rep0) - 1
@@ -422,10 +403,12 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				}
 			} else {
 				var dist uint32
-				if r.bit(&probs[probIsRepG1+state]) == 0 {
+				rng, code, ip = fill(rng, code, ip, in)
+				if rng, code, b = bitFree(rng, code, &probs[probIsRepG1+state]); b == 0 {
 					dist = rep1
 				} else {
-					if r.bit(&probs[probIsRepG2+state]) == 0 {
+					rng, code, ip = fill(rng, code, ip, in)
+					if rng, code, b = bitFree(rng, code, &probs[probIsRepG2+state]); b == 0 {
 						dist = rep2
 					} else {
 						dist = rep3
@@ -436,7 +419,7 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 				rep1 = rep0
 				rep0 = dist
 			}
-			n = r.length(probs[probRepLen:probRepLen+lenProbs], posState)
+			rng, code, ip, n = bitLength(rng, code, ip, in, probs[probRepLen:probRepLen+lenProbs], posState)
 			state = after(state, 8, 11)
 		}
 
@@ -473,10 +456,10 @@ func (d *lzmaDecoder) decode(limit int, allowEOS bool) error {
 
 	// Leave the range decoder normalized, so that the end of an LZMA2
 	// chunk shows as all of its input consumed.
-	r.normalize()
+	rng, code, ip = fill(rng, code, ip, in)
 	d.out = out[:pos]
-	d.rng, d.code, d.inPos = r.rng, r.code, base+r.pos
-	d.overrun = r.pos > inEnd
+	d.rng, d.code, d.inPos = rng, code, base+ip
+	d.overrun = ip > inEnd
 	d.state = state
 	d.rep = [4]uint32{rep0, rep1, rep2, rep3}
 	if err == nil && d.overrun {
