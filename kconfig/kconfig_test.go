@@ -623,7 +623,7 @@ func TestDiff(t *testing.T) {
 
 func TestDecompressFormatsCovered(t *testing.T) {
 	// Every format the scanner searches for must have a magic.
-	for _, f := range decompress.Formats {
+	for _, f := range decompress.Formats() {
 		if len(decompress.Magic(f)) == 0 {
 			t.Errorf("%s has no magic", f)
 		}

@@ -36,8 +36,8 @@ const (
 	LZO   Format = "lzo"
 )
 
-// Formats lists every format, in the order Sniff tries them.
-var Formats = []Format{Gzip, XZ, Zstd, Bzip2, LZMA, LZ4, LZO}
+// Formats returns every format, in the order Sniff tries them.
+func Formats() []Format { return []Format{Gzip, XZ, Zstd, Bzip2, LZMA, LZ4, LZO} }
 
 var magics = []struct {
 	f     Format

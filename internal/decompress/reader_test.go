@@ -193,7 +193,7 @@ func FuzzNewReader(f *testing.F) {
 	f.Add([]byte("\x5d\x00\x00\x80\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00\x01\x02"))
 	f.Fuzz(func(t *testing.T, z []byte) {
 		const max = 1 << 20
-		for _, fm := range Formats {
+		for _, fm := range Formats() {
 			r, err := NewReader(fm, z, max)
 			if err != nil {
 				continue
