@@ -1,16 +1,22 @@
 // Package decompress recognises and decodes the compressed containers that
-// kernel files come in (module files such as kheaders.ko.xz, config.gz),
-// always with a cap on the decoded size so hostile input cannot exhaust
-// memory.
+// kernel files come in (module files such as kheaders.ko.xz, config.gz,
+// and compressed kernel images), always with a cap on the decoded size so
+// hostile input cannot exhaust memory.
+//
+// Decode reads one whole gzip, xz or zstd stream strictly (checksums,
+// no trailing bytes). NewReader streams any of the formats a kernel image
+// may be compressed with (gzip, xz with BCJ filters, lzma, lz4 legacy
+// frames, lzo (lzop), zstd, bzip2) leniently: kernel images append their
+// decompressed size after the stream, so bytes after the end are ignored.
 package decompress
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -20,11 +26,18 @@ type Format string
 
 // The formats Sniff recognises.
 const (
-	None Format = ""
-	Gzip Format = "gzip"
-	XZ   Format = "xz"
-	Zstd Format = "zstd"
+	None  Format = ""
+	Gzip  Format = "gzip"
+	XZ    Format = "xz"
+	Zstd  Format = "zstd"
+	Bzip2 Format = "bzip2"
+	LZMA  Format = "lzma"
+	LZ4   Format = "lz4"
+	LZO   Format = "lzo"
 )
+
+// Formats returns every format, in the order Sniff tries them.
+func Formats() []Format { return []Format{Gzip, XZ, Zstd, Bzip2, LZMA, LZ4, LZO} }
 
 var magics = []struct {
 	f     Format
@@ -33,9 +46,27 @@ var magics = []struct {
 	{Gzip, []byte{0x1f, 0x8b}},
 	{XZ, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}},
 	{Zstd, []byte{0x28, 0xb5, 0x2f, 0xfd}},
+	{Bzip2, []byte("BZh")},
+	{LZMA, []byte{0x5d, 0x00, 0x00}},
+	{LZ4, []byte{0x02, 0x21, 0x4c, 0x18}},
+	{LZO, []byte{0x89, 'L', 'Z', 'O', 0x00, '\r', '\n', 0x1a, '\n'}},
 }
 
-// Sniff returns the format whose magic bytes start data, or None.
+// Magic returns the bytes every stream of format f starts with (nil for
+// None). For LZMA, which has no real magic, it is the properties byte the
+// kernel's "lzma -9" writes followed by the low bytes of a power-of-two
+// dictionary size.
+func Magic(f Format) []byte {
+	for _, m := range magics {
+		if m.f == f {
+			return m.magic
+		}
+	}
+	return nil
+}
+
+// Sniff returns the format whose magic bytes start data, or None. It
+// checks the magic only; HeaderOK checks more.
 func Sniff(data []byte) Format {
 	for _, m := range magics {
 		if bytes.HasPrefix(data, m.magic) {
@@ -48,9 +79,10 @@ func Sniff(data []byte) Format {
 // ErrTooLarge means the decoded data would exceed the caller's cap.
 var ErrTooLarge = errors.New("decompressed data exceeds size limit")
 
-// Decode decodes data in format f, returning at most max bytes; more is
-// ErrTooLarge. Data must be exactly one compressed stream: corrupt data,
-// a bad checksum or trailing bytes are errors.
+// Decode decodes data in format f (Gzip, XZ or Zstd), returning at most
+// max bytes; more is ErrTooLarge. Data must be exactly one compressed
+// stream: corrupt data, a bad checksum or trailing bytes are errors. The
+// other formats are read with NewReader.
 func Decode(f Format, data []byte, max int64) ([]byte, error) {
 	var r io.Reader
 	br := bytes.NewReader(data)

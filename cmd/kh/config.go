@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/khtool/kh/kconfig"
+	"github.com/spf13/cobra"
+)
+
+// runningWord names the running kernel as a --from or --diff source.
+const runningWord = "running"
+
+func (a *app) configCmd() *cobra.Command {
+	var (
+		output   string
+		from     string
+		diff     bool
+		autoconf bool
+	)
+	cmd := &cobra.Command{
+		Use:   "config [OPTION...]",
+		Short: "Print the kernel's configuration, or the values of some options",
+		Long: `Print the running kernel's configuration (.config text), found in
+/proc/config.gz, /boot/config-RELEASE or the configs module.
+
+With OPTION arguments (the CONFIG_ prefix is optional), print only those
+options; the exit status is 1 if any of them is not set.
+
+--from reads another source: a .config, config.gz, auto.conf or autoconf.h,
+a kernel image (vmlinux, bzImage, Image, Image.gz, ...), a configs.ko
+(plain or compressed), an Android boot.img, a kernel header or build tree
+(directory), "-" for standard input, or "running".
+
+--diff A B compares two sources (any of the above) and prints removed (-),
+added (+) and changed options; the exit status is 1 if they differ.`,
+		Example: `  kh config
+  kh config KPROBES CONFIG_BPF_SYSCALL
+  kh config --from /boot/vmlinuz-6.1.0 -o json
+  kh config --diff running /usr/src/linux-headers-6.1.0
+  kh config --from build/ --autoconf > autoconf.h`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if diff {
+				if from != "" || autoconf {
+					return usagef("--diff cannot be combined with --from or --autoconf")
+				}
+				if len(args) != 2 {
+					return usagef("--diff needs two sources, got %d", len(args))
+				}
+				return a.configDiff(ctx, args[0], args[1], output)
+			}
+			if from == "" {
+				from = runningWord
+			}
+			c, err := a.loadConfig(ctx, from)
+			if err != nil {
+				return err
+			}
+			if autoconf {
+				if len(args) > 0 || output != "text" {
+					return usagef("--autoconf prints the whole configuration as text; it takes no OPTION and no -o json")
+				}
+				return c.Autoconf(a.stdout)
+			}
+			if len(args) > 0 {
+				return a.configQuery(c, args, output)
+			}
+			if output == "json" {
+				return a.printJSON(c.Map())
+			}
+			_, err = a.stdout.Write(c.Bytes())
+			return err
+		},
+	}
+	outputFlag(cmd, &output)
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", `read the configuration from FILE or DIR ("-" for stdin, "running" for the running kernel)`)
+	f.BoolVar(&diff, "diff", false, "compare two sources given as arguments")
+	f.BoolVar(&autoconf, "autoconf", false, "print the configuration as include/generated/autoconf.h")
+	return cmd
+}
+
+// loadConfig reads the configuration named by src.
+func (a *app) loadConfig(ctx context.Context, src string) (*kconfig.Config, error) {
+	log := a.logger()
+	switch src {
+	case runningWord:
+		return kconfig.Running(ctx, kconfig.Options{Logger: log})
+	case "-":
+		data, err := io.ReadAll(io.LimitReader(os.Stdin, kconfig.MaxFileSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("read standard input: %w", err)
+		}
+		if len(data) > kconfig.MaxFileSize {
+			return nil, fmt.Errorf("standard input: too large (limit %d bytes)", kconfig.MaxFileSize)
+		}
+		c, err := kconfig.Load(ctx, data)
+		if err != nil {
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+		c.Source.Location = "-"
+		return c, nil
+	}
+	c, err := kconfig.Open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("config: read", "source", c.Source.String())
+	return c, nil
+}
+
+// configQuery prints the values of the named options; exit status 1 if
+// one is not set.
+func (a *app) configQuery(c *kconfig.Config, names []string, output string) error {
+	unset := 0
+	values := make(map[string]*string, len(names))
+	var b strings.Builder
+	for _, n := range names {
+		name := kconfig.Name(n)
+		v, ok := c.Get(name)
+		if ok {
+			values[name] = &v
+			fmt.Fprintf(&b, "%s=%s\n", name, v)
+		} else {
+			values[name] = nil
+			fmt.Fprintf(&b, "# %s is not set\n", name)
+			unset++
+		}
+	}
+	if output == "json" {
+		if err := a.printJSON(values); err != nil {
+			return err
+		}
+	} else if _, err := io.WriteString(a.stdout, b.String()); err != nil {
+		return err
+	}
+	if unset > 0 {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
+
+// diffJSON is the -o json form of kh config --diff.
+type diffJSON struct {
+	Removed map[string]string    `json:"removed"`
+	Added   map[string]string    `json:"added"`
+	Changed map[string]changeVal `json:"changed"`
+}
+
+type changeVal struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// configDiff compares two sources: removed, added and changed options, in
+// the style of scripts/diffconfig. Exit status 1 if they differ.
+func (a *app) configDiff(ctx context.Context, srcA, srcB, output string) error {
+	ca, err := a.loadConfig(ctx, srcA)
+	if err != nil {
+		return err
+	}
+	cb, err := a.loadConfig(ctx, srcB)
+	if err != nil {
+		return err
+	}
+	changes := kconfig.Diff(ca, cb)
+	d := diffJSON{Removed: map[string]string{}, Added: map[string]string{}, Changed: map[string]changeVal{}}
+	var removed, added, changed []string
+	for _, ch := range changes {
+		switch {
+		case ch.New == "":
+			d.Removed[ch.Name] = ch.Old
+			removed = append(removed, fmt.Sprintf("-%s=%s", ch.Name, ch.Old))
+		case ch.Old == "":
+			d.Added[ch.Name] = ch.New
+			added = append(added, fmt.Sprintf("+%s=%s", ch.Name, ch.New))
+		default:
+			d.Changed[ch.Name] = changeVal{ch.Old, ch.New}
+			changed = append(changed, fmt.Sprintf(" %s %s -> %s", ch.Name, ch.Old, ch.New))
+		}
+	}
+	if output == "json" {
+		if err := a.printJSON(d); err != nil {
+			return err
+		}
+	} else {
+		var lines []string
+		for _, g := range [][]string{removed, added, changed} {
+			sort.Strings(g)
+			lines = append(lines, g...)
+		}
+		if len(lines) > 0 {
+			if _, err := io.WriteString(a.stdout, strings.Join(lines, "\n")+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+	if len(changes) > 0 {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}

@@ -1,0 +1,363 @@
+package kconfig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/khtool/kh/internal/decompress"
+	"github.com/khtool/kh/internal/kernel"
+	"github.com/khtool/kh/internal/kmod"
+)
+
+// SourceKind says what kind of place a configuration was read from.
+type SourceKind string
+
+const (
+	// SourceProc is /proc/config.gz of the running kernel
+	// (CONFIG_IKCONFIG_PROC).
+	SourceProc SourceKind = "proc"
+	// SourceBoot is /boot/config-RELEASE, installed with the kernel.
+	SourceBoot SourceKind = "boot"
+	// SourceModule is the configs module (CONFIG_IKCONFIG=m) read from
+	// disk without loading it.
+	SourceModule SourceKind = "module"
+	// SourceFile is a configuration file: .config, auto.conf, autoconf.h,
+	// plain or compressed (config.gz).
+	SourceFile SourceKind = "file"
+	// SourceImage is a kernel image, module or other blob holding an
+	// embedded configuration (IKCFG_ST ... IKCFG_ED).
+	SourceImage SourceKind = "image"
+	// SourceTree is a kernel header or build tree: its
+	// include/config/auto.conf or include/generated/autoconf.h.
+	SourceTree SourceKind = "tree"
+)
+
+// Source names where a configuration came from.
+type Source struct {
+	Kind     SourceKind `json:"kind"`
+	Location string     `json:"location"`
+	// Detail says more where there is more to say, such as where in a
+	// kernel image the configuration was found.
+	Detail string `json:"detail,omitempty"`
+}
+
+func (s Source) String() string {
+	if s.Detail == "" {
+		return fmt.Sprintf("%s %s", s.Kind, s.Location)
+	}
+	return fmt.Sprintf("%s %s (%s)", s.Kind, s.Location, s.Detail)
+}
+
+// Options tells the loaders where to look. The zero value means the
+// running system.
+type Options struct {
+	// Root is the root directory the system paths are under ("" or "/"
+	// for the running system; a fake root in tests).
+	Root string
+	// Release is the kernel release (uname -r) whose files are looked
+	// for; "" means the running kernel's.
+	Release string
+	// Logger receives a debug message for each place tried; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (o Options) release() (string, error) {
+	if o.Release != "" {
+		return o.Release, nil
+	}
+	u, err := kernel.Running()
+	if err != nil {
+		return "", err
+	}
+	return u.Release, nil
+}
+
+// MaxFileSize caps the size of a file read as a configuration source.
+const MaxFileSize = MaxImageSize
+
+// Running returns the configuration of the running kernel (of
+// opts.Release under opts.Root), from the first of these that has it:
+// /proc/config.gz, /boot/config-RELEASE, and the configs module
+// (configs.ko, plain or compressed, in /lib/modules/RELEASE or Android's
+// module partitions), read from the file without loading it.
+//
+// /boot/config-RELEASE belongs to the release, not necessarily to the
+// exact build that is running; the other two come from the kernel itself.
+func Running(ctx context.Context, opts Options) (*Config, error) {
+	log := opts.logger()
+	release, err := opts.release()
+	if err != nil {
+		return nil, err
+	}
+	var tried []string
+
+	proc := kernel.Path(opts.Root, "/proc/config.gz")
+	c, err := readConfigFile(proc, true)
+	if err == nil {
+		c.Source = Source{Kind: SourceProc, Location: proc}
+		log.Debug("config: read", "source", proc)
+		return c, nil
+	}
+	log.Debug("config: not usable", "source", proc, "err", err)
+	tried = append(tried, describeMiss(proc, err, "CONFIG_IKCONFIG_PROC"))
+
+	boot := kernel.Path(opts.Root, "/boot/config-"+release)
+	c, err = readConfigFile(boot, false)
+	if err == nil {
+		c.Source = Source{Kind: SourceBoot, Location: boot}
+		log.Debug("config: read", "source", boot)
+		return c, nil
+	}
+	log.Debug("config: not usable", "source", boot, "err", err)
+	tried = append(tried, describeMiss(boot, err, ""))
+
+	mods := kmod.Find(opts.Root, release, "configs")
+	for _, p := range mods {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := kmod.Open(p)
+		if err == nil {
+			var cfg []byte
+			if cfg, err = configBetween(m); err == nil {
+				if c, err = Parse(cfg); err == nil {
+					c.Source = Source{Kind: SourceModule, Location: p, Detail: "between " + symConfigStart + " and " + symConfigEnd}
+					log.Debug("config: read", "source", p)
+					return c, nil
+				}
+			}
+		}
+		log.Debug("config: not usable", "source", p, "err", err)
+		tried = append(tried, fmt.Sprintf("%s: %v", p, err))
+	}
+	if len(mods) == 0 {
+		var dirs []string
+		for _, d := range kmod.Dirs(release) {
+			dirs = append(dirs, kernel.Path(opts.Root, d))
+		}
+		tried = append(tried, "configs module (CONFIG_IKCONFIG=m): not found in "+strings.Join(dirs, ", "))
+	}
+	return nil, fmt.Errorf("no configuration found for the running kernel %s: %s", release, strings.Join(tried, "; "))
+}
+
+func describeMiss(path string, err error, option string) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		if option != "" {
+			return fmt.Sprintf("%s: not present (%s)", path, option)
+		}
+		return path + ": not present"
+	}
+	return err.Error()
+}
+
+// readConfigFile reads a .config, gzip-compressed when gz is set.
+func readConfigFile(path string, gz bool) (*Config, error) {
+	data, err := readFile(path, MaxConfigSize)
+	if err != nil {
+		return nil, err
+	}
+	if gz {
+		if data, err = decompress.Decode(decompress.Gzip, data, MaxConfigSize); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// readFile reads a regular file of at most max bytes. Files in /proc
+// report their size (config.gz does), so one read suffices.
+func readFile(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%s: %d bytes is too large (limit %d)", path, fi.Size(), max)
+	}
+	// One allocation of the right size (files in /proc report theirs);
+	// io.ReadAll would double its buffer up to twice the file size.
+	b := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	_, err = b.ReadFrom(io.LimitReader(f, max+1))
+	data := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: too large (limit %d bytes)", path, max)
+	}
+	return data, nil
+}
+
+// Open reads a configuration from path: a directory is a header tree
+// (OpenTree), a file is anything Load understands.
+func Open(ctx context.Context, path string) (*Config, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return OpenTree(path)
+	}
+	data, err := readFile(path, MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Load(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Source.Location = path
+	return c, nil
+}
+
+// Load reads a configuration from the contents of a file: a .config or
+// auto.conf, an autoconf.h, either of them compressed (config.gz), or
+// a kernel image, module or boot image with an embedded configuration
+// (see Extract). The returned Source has no Location.
+func Load(ctx context.Context, data []byte) (*Config, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("empty file, not a kernel configuration or image")
+	}
+	if f := decompress.Sniff(data); f != decompress.None && decompress.HeaderOK(f, data) {
+		// config.gz, or a compressed kernel or module: look at the start
+		// of the decoded data to tell.
+		if text, ok := decodeIfText(f, data); ok {
+			c, err := parseText(text)
+			if err != nil {
+				return nil, fmt.Errorf("%s-compressed text: %w", f, err)
+			}
+			c.Source = Source{Kind: SourceFile, Detail: string(f) + "-compressed"}
+			return c, nil
+		}
+	} else if isText(data) {
+		c, err := parseText(data)
+		if err != nil {
+			return nil, err
+		}
+		c.Source = Source{Kind: SourceFile}
+		return c, nil
+	}
+	cfg, where, err := Extract(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configuration embedded at %s: %w", where, err)
+	}
+	c.Source = Source{Kind: SourceImage, Detail: where}
+	return c, nil
+}
+
+// decodeIfText decodes a compressed file whose content is text (a
+// compressed configuration); ok is false for anything else.
+func decodeIfText(f decompress.Format, data []byte) ([]byte, bool) {
+	r, err := decompress.NewReader(f, data, MaxConfigSize)
+	if err != nil {
+		return nil, false
+	}
+	defer decompress.CloseReader(r)
+	head := make([]byte, 4096)
+	n, err := io.ReadFull(r, head)
+	head = head[:n]
+	if n == 0 || !isText(head) {
+		return nil, false
+	}
+	if err != nil { // short: all of it
+		return head, true
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		return nil, false
+	}
+	return append(head, rest...), true
+}
+
+// isText reports whether data looks like a text file: no NUL byte and no
+// other control characters but whitespace in its first 8 KiB.
+func isText(data []byte) bool {
+	head := data[:min(len(data), 8192)]
+	for _, c := range head {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseText parses a .config or auto.conf, or an autoconf.h when the
+// first line that is not blank or a comment is a #define.
+func parseText(data []byte) (*Config, error) {
+	for _, l := range strings.Split(stripComments(string(data[:min(len(data), 1<<16)])), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "# ") || t == "#" {
+			continue
+		}
+		if strings.HasPrefix(t, "#define") {
+			return ParseAutoconf(data)
+		}
+		break
+	}
+	return Parse(data)
+}
+
+// Tree files, relative to a header or build tree, in the order OpenTree
+// tries them.
+var treeFiles = []string{"include/config/auto.conf", "include/generated/autoconf.h", ".config"}
+
+// OpenTree reads the configuration of a kernel header or build tree: its
+// include/config/auto.conf where present (what the build used), else
+// include/generated/autoconf.h read back (see ParseAutoconf for what
+// that loses), else a .config at its top.
+func OpenTree(dir string) (*Config, error) {
+	for _, rel := range treeFiles {
+		p := filepath.Join(dir, rel)
+		data, err := readFile(p, MaxConfigSize)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var c *Config
+		if strings.HasSuffix(rel, ".h") {
+			c, err = ParseAutoconf(data)
+		} else {
+			c, err = Parse(data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		c.Source = Source{Kind: SourceTree, Location: dir, Detail: rel}
+		return c, nil
+	}
+	return nil, fmt.Errorf("%s: no kernel configuration in this directory (looked for %s)", dir, strings.Join(treeFiles, ", "))
+}
