@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/khtool/kh/btf"
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
+	"github.com/khtool/kh/kconfig"
 )
 
 // Options configure Fetch. The zero value fetches the running kernel's
@@ -67,7 +69,11 @@ func (e *NotFoundError) Error() string {
 //     module partitions), read without loading it after checking its
 //     vermagic, or loaded with opts.LoadModule;
 //  4. /lib/modules/RELEASE/build, only when it provably matches the
-//     running kernel.
+//     running kernel (release, and configuration where the running
+//     kernel's can be read);
+//  5. unless opts.Require is KindHeaders, a KindBTF tree made from the
+//     kernel's BTF (/sys/kernel/btf/vmlinux): vmlinux.h and kconfig.h,
+//     for CO-RE programs.
 //
 // A second Fetch for the same kernel returns the cached tree without
 // reading or hashing the archive again where the source's identity can be
@@ -260,11 +266,21 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 
 	// 4. Filesystem headers, only when they provably match.
 	build := kernel.Path(root, "/lib/modules/"+release+"/build")
-	if t, why := f.tryBuildDir(build, release); t != nil {
+	if t, why := f.tryBuildDir(ctx, build, release); t != nil {
 		return t, nil
 	} else {
 		skip(build, why)
 	}
+
+	// 5. A tree made from the kernel's BTF, for CO-RE programs.
+	if f.opts.Require == KindHeaders {
+		skip(btf.KernelPath, "not used: --require kheaders")
+		return nil, nf
+	}
+	if t, ok, err := f.tryBTF(ctx, release); ok || err != nil {
+		return t, err
+	}
+	skip(btf.KernelPath, "absent (no CONFIG_DEBUG_INFO_BTF)")
 	return nil, nf
 }
 
@@ -289,7 +305,7 @@ func (f *fetcher) trySysfs(ctx context.Context, path, release string) (*Tree, bo
 
 // tryBuildDir accepts /lib/modules/RELEASE/build only if it is a header
 // tree of the running kernel; otherwise it says why not.
-func (f *fetcher) tryBuildDir(dir, release string) (*Tree, string) {
+func (f *fetcher) tryBuildDir(ctx context.Context, dir, release string) (*Tree, string) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, "absent"
 	}
@@ -301,7 +317,7 @@ func (f *fetcher) tryBuildDir(dir, release string) (*Tree, string) {
 		f.log.Warn("filesystem headers do not match the running kernel", "dir", dir, "headers", t.Release, "running", release)
 		return nil, fmt.Sprintf("holds headers of %s, not the running %s", t.Release, release)
 	}
-	if err := f.configAgrees(t); err != nil {
+	if err := f.configAgrees(ctx, t, release); err != nil {
 		f.log.Warn("filesystem headers do not match the running kernel's configuration", "dir", dir, "err", err)
 		return nil, err.Error()
 	}
@@ -309,13 +325,36 @@ func (f *fetcher) tryBuildDir(dir, release string) (*Tree, string) {
 	return t, ""
 }
 
-// configAgrees checks a header tree's autoconf.h against the running
-// kernel's /proc/config.gz, where that exists.
-func (f *fetcher) configAgrees(t *Tree) error {
-	if _, err := os.Stat(kernel.Path(f.opts.Root, procConfig)); err != nil {
+// configAgrees checks a header tree's configuration (include/config/
+// auto.conf or include/generated/autoconf.h) against the running kernel's
+// (/proc/config.gz, else /boot/config-RELEASE or the configs module),
+// where the running kernel's can be found.
+func (f *fetcher) configAgrees(ctx context.Context, t *Tree, release string) error {
+	running, err := kconfig.Running(ctx, kconfig.Options{Root: f.opts.Root, Release: release, Logger: f.log})
+	if err != nil {
+		f.log.Debug("no running kernel configuration to compare the headers with", "err", err)
 		return nil
 	}
-	return errors.New("configuration check not available")
+	tree, err := kconfig.OpenTree(t.Path)
+	if err != nil {
+		return fmt.Errorf("cannot read its configuration: %w", err)
+	}
+	diff := kconfig.Diff(running, tree)
+	if len(diff) == 0 {
+		return nil
+	}
+	var some []string
+	for _, c := range diff[:min(len(diff), 3)] {
+		some = append(some, fmt.Sprintf("%s=%s in %s, %s in the headers", c.Name, orN(c.Old), running.Source.Location, orN(c.New)))
+	}
+	return fmt.Errorf("its configuration differs from the running kernel's in %d options (%s)", len(diff), strings.Join(some, "; "))
+}
+
+func orN(v string) string {
+	if v == "" {
+		return "n"
+	}
+	return v
 }
 
 // CleanResult says what Clean did.
@@ -357,7 +396,7 @@ func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 		}
 		release = u.Release
 	}
-	running := runningDigests(opts.Root, release)
+	running := runningDigests(ctx, opts.Root, release)
 	entries, err := c.List()
 	if err != nil {
 		return nil, err
@@ -375,10 +414,17 @@ func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 	return res, nil
 }
 
-// runningDigests returns the digests of the running kernel's archives that
-// can be read (sysfs and module files), or nil where none can.
-func runningDigests(root, release string) map[string]bool {
+// runningDigests returns the digests of the running kernel's trees that
+// can be computed (from the sysfs and module archives, and its BTF tree).
+func runningDigests(ctx context.Context, root, release string) map[string]bool {
 	out := map[string]bool{}
+	if data, err := os.ReadFile(kernel.Path(root, btf.KernelPath)); err == nil {
+		var cfgText []byte
+		if cfg, err := kconfig.Running(ctx, kconfig.Options{Root: root, Release: release}); err == nil {
+			cfgText = cfg.Bytes()
+		}
+		out[btfTreeDigest(data, cfgText)] = true
+	}
 	if data, err := os.ReadFile(kernel.Path(root, SysfsArchive)); err == nil {
 		out[(&Archive{Data: data}).Digest()] = true
 	}
