@@ -17,6 +17,7 @@
 //	vmtest env                   print the environment
 //	vmtest pwd                   print the working directory
 //	vmtest rendezvous DIR N      wait until N processes have arrived in DIR
+//	vmtest access PATH N SECS    call faccessat(PATH) N times, SECS apart
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 	}
 	args := os.Args
 	if filepath.Base(args[0]) != "vmtest" || len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: vmtest echo|cat|exit|sleep|env|pwd|rendezvous ARGS...")
+		fmt.Fprintln(os.Stderr, "usage: vmtest echo|cat|exit|sleep|env|pwd|rendezvous|access ARGS...")
 		os.Exit(2)
 	}
 	os.Exit(tool(args[1], args[2:]))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tool runs one subcommand of the multi-call helper and returns its exit
@@ -70,8 +72,31 @@ func tool(name string, args []string) int {
 		fmt.Println(wd)
 	case "rendezvous":
 		return rendezvous(args, fail)
+	case "access":
+		return access(args, fail)
 	default:
 		return fail("unknown subcommand")
+	}
+	return 0
+}
+
+// access calls faccessat(AT_FDCWD, PATH, F_OK) COUNT times, INTERVAL
+// seconds apart: a syscall to trigger tracing programs with.
+func access(args []string, fail func(string, ...any) int) int {
+	if len(args) != 3 {
+		return fail("want PATH COUNT INTERVAL")
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil {
+		return fail("bad count: %v", err)
+	}
+	every, err := strconv.ParseFloat(args[2], 64)
+	if err != nil {
+		return fail("bad interval: %v", err)
+	}
+	for i := 0; i < n; i++ {
+		unix.Faccessat(unix.AT_FDCWD, args[0], unix.F_OK, 0)
+		time.Sleep(time.Duration(every * float64(time.Second)))
 	}
 	return 0
 }
