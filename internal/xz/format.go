@@ -1,0 +1,473 @@
+package xz
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// Limits bounds what a stream may ask of the decoder. The zero value is
+// usable: a 64 MiB dictionary limit, no output cap, any check type.
+type Limits struct {
+	// MaxDict is the largest LZMA2 dictionary a block may declare;
+	// 0 means 64 MiB (the largest size the xz tool's presets use).
+	MaxDict uint32
+	// MaxOutput caps the total decoded size; 0 means no cap.
+	MaxOutput int64
+	// RequireCheck rejects streams whose check type is None.
+	RequireCheck bool
+}
+
+// DefaultMaxDict is the dictionary limit that Limits.MaxDict == 0 means.
+const DefaultMaxDict = 64 << 20
+
+func (l Limits) maxDict() uint32 {
+	if l.MaxDict == 0 {
+		return DefaultMaxDict
+	}
+	return l.MaxDict
+}
+
+// Info describes a validated stream, as Inspect reads it from the
+// stream's headers and index without decoding any LZMA2 data.
+type Info struct {
+	// Check is the integrity check type: "none", "crc32", "crc64" or
+	// "sha256".
+	Check string
+	// Blocks is the number of blocks in the stream.
+	Blocks int
+	// UncompressedSize is the decoded size that the index records.
+	UncompressedSize int64
+	// CompressedSize is the size of the stream from its header to its
+	// footer, without stream padding.
+	CompressedSize int64
+	// MaxDict is the largest LZMA2 dictionary size of any block.
+	MaxDict uint32
+}
+
+// Check types of the stream flags.
+const (
+	checkNone   = 0x00
+	checkCRC32  = 0x01
+	checkCRC64  = 0x04
+	checkSHA256 = 0x0a
+)
+
+var checkNames = map[byte]string{
+	checkNone:   "none",
+	checkCRC32:  "crc32",
+	checkCRC64:  "crc64",
+	checkSHA256: "sha256",
+}
+
+// checkSize returns the size of a check of the given (supported) type.
+func checkSize(t byte) int {
+	switch t {
+	case checkCRC32:
+		return 4
+	case checkCRC64:
+		return 8
+	case checkSHA256:
+		return 32
+	}
+	return 0
+}
+
+const (
+	headerSize  = 12 // stream header and stream footer
+	filterLZMA2 = 0x21
+	// vliMax is the largest value a multibyte integer may encode.
+	vliMax = 1<<63 - 1
+	// unpaddedMin is the smallest valid Unpadded Size of a block: a
+	// minimal block header (8 bytes) would already exceed it, but it is
+	// the limit the format specification and liblzma use.
+	unpaddedMin = 5
+)
+
+var (
+	headerMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	footerMagic = []byte{'Y', 'Z'}
+)
+
+// blockInfo locates one block inside the input, as the index and the
+// block header describe it.
+type blockInfo struct {
+	header       int   // offset of the block header
+	data         int   // offset of the compressed data
+	compressed   int   // size of the compressed data (without padding)
+	check        int   // offset of the check field (after block padding)
+	uncompressed int64 // decoded size, from the index
+	dict         uint32
+}
+
+// stream is the result of validating an input: its Info plus what the
+// decoder needs to find every block.
+type stream struct {
+	info      Info
+	checkType byte
+	blocks    []blockInfo
+}
+
+// Inspect validates data as a single xz stream, optionally followed by
+// stream padding, without decoding any LZMA2 data: the stream header and
+// footer, the index, and every block header, against the limits lim.
+// It returns what the headers and the index say about the stream.
+// Errors wrap ErrFormat, ErrCorrupt, ErrTruncated, ErrLimit or
+// ErrUnsupported.
+func Inspect(data []byte, lim Limits) (Info, error) {
+	s, err := inspect(data, lim)
+	if err != nil {
+		return Info{}, err
+	}
+	return s.info, nil
+}
+
+func inspect(data []byte, lim Limits) (*stream, error) {
+	checkType, err := parseStreamHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	if lim.RequireCheck && checkType == checkNone {
+		return nil, newError(ErrLimit, "stream has no integrity check (check type none)")
+	}
+	// Strip stream padding: whole groups of four zero bytes. A footer
+	// ends in "YZ", so the padding is unambiguous.
+	end := len(data)
+	for end >= 4 && binary.LittleEndian.Uint32(data[end-4:end]) == 0 {
+		end -= 4
+	}
+	s, err := parseStream(data[:end], checkType, lim)
+	if err == nil {
+		return s, nil
+	}
+	// The input does not end in a valid stream. If a complete stream
+	// ends earlier, what follows it is trailing data; report that rather
+	// than the symptom at the end of the input.
+	if e := findStreamEnd(data, checkType, lim); e > 0 {
+		if allZero(data[e:]) {
+			return nil, corruptf("stream padding of %d bytes is not a multiple of four", len(data)-e)
+		}
+		return nil, corruptf("trailing data after the stream")
+	}
+	return nil, err
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// findStreamEnd looks for the end of a complete, valid stream that starts
+// at offset 0 and ends before the end of data. It returns that end, or 0.
+// It is only used to explain why an input is invalid.
+func findStreamEnd(data []byte, checkType byte, lim Limits) int {
+	// The smallest stream is a header, an empty index (8 bytes) and a
+	// footer; streams are a multiple of four bytes long.
+	for e := 2*headerSize + 8; e+1 <= len(data); e += 4 {
+		if data[e-2] != 'Y' || data[e-1] != 'Z' {
+			continue
+		}
+		if _, err := parseStream(data[:e], checkType, lim); err == nil {
+			return e
+		}
+	}
+	return 0
+}
+
+// parseStreamHeader checks the stream header at the start of data and
+// returns the check type.
+func parseStreamHeader(data []byte) (byte, error) {
+	n := min(len(data), len(headerMagic))
+	if !bytes.Equal(data[:n], headerMagic[:n]) {
+		return 0, newError(ErrFormat, "not an xz stream (bad magic)")
+	}
+	if len(data) < headerSize {
+		return 0, errTruncated()
+	}
+	flags := data[6:8]
+	if crc32.ChecksumIEEE(flags) != binary.LittleEndian.Uint32(data[8:12]) {
+		return 0, corruptf("stream header CRC32 mismatch")
+	}
+	if flags[0] != 0 || flags[1]&0xf0 != 0 {
+		return 0, newError(ErrUnsupported, "unsupported stream flags %#02x %#02x", flags[0], flags[1])
+	}
+	t := flags[1] & 0x0f
+	if _, ok := checkNames[t]; !ok {
+		return 0, newError(ErrUnsupported, "unsupported check type %#x", t)
+	}
+	return t, nil
+}
+
+// parseStream validates data as exactly one stream (no padding after it)
+// whose header has already been checked.
+func parseStream(data []byte, checkType byte, lim Limits) (*stream, error) {
+	if len(data) < 2*headerSize {
+		return nil, errTruncated()
+	}
+	footer := data[len(data)-headerSize:]
+	if !bytes.Equal(footer[10:12], footerMagic) {
+		// A stream cut short ends anywhere; a stream whose footer magic
+		// was damaged is rarer. Call it what it most likely is.
+		return nil, errTruncated()
+	}
+	if crc32.ChecksumIEEE(footer[4:10]) != binary.LittleEndian.Uint32(footer[0:4]) {
+		return nil, corruptf("stream footer CRC32 mismatch")
+	}
+	if !bytes.Equal(footer[8:10], data[6:8]) {
+		return nil, corruptf("stream footer flags differ from the stream header's")
+	}
+	indexSize := (int64(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
+	indexEnd := len(data) - headerSize
+	if indexSize > int64(indexEnd-headerSize) {
+		return nil, corruptf("index size %d (from the stream footer) exceeds the stream", indexSize)
+	}
+	indexStart := indexEnd - int(indexSize)
+	recs, err := parseIndex(data[indexStart:indexEnd])
+	if err != nil {
+		return nil, err
+	}
+
+	s := &stream{
+		checkType: checkType,
+		info: Info{
+			Check:          checkNames[checkType],
+			Blocks:         len(recs),
+			CompressedSize: int64(len(data)),
+		},
+		blocks: make([]blockInfo, len(recs)),
+	}
+	// The blocks must fill the space between the header and the index
+	// exactly. Sum first, so a lying index cannot send us past the input.
+	var blocksSize, total uint64
+	for _, r := range recs {
+		blocksSize += (r.unpadded + 3) &^ 3 // both are < 2^63: no overflow
+		if blocksSize > uint64(indexStart-headerSize) {
+			return nil, corruptf("index records more block data than the stream holds")
+		}
+		total += r.uncompressed
+		if total > vliMax {
+			return nil, corruptf("index records an uncompressed size beyond 2^63")
+		}
+	}
+	if blocksSize != uint64(indexStart-headerSize) {
+		return nil, corruptf("index records %d bytes of blocks, the stream holds %d", blocksSize, indexStart-headerSize)
+	}
+	s.info.UncompressedSize = int64(total)
+	if lim.MaxOutput > 0 && s.info.UncompressedSize > lim.MaxOutput {
+		return nil, newError(ErrLimit, "uncompressed size %d exceeds the %d byte limit", total, lim.MaxOutput)
+	}
+
+	off := headerSize
+	csize := checkSize(checkType)
+	for i, r := range recs {
+		b, err := parseBlockHeader(data[off:off+int(r.unpadded)], csize, r, lim)
+		if err != nil {
+			return nil, blockError(i+1, err)
+		}
+		b.header += off
+		b.data += off
+		b.check += off
+		s.blocks[i] = b
+		s.info.MaxDict = max(s.info.MaxDict, b.dict)
+		off += int((r.unpadded + 3) &^ 3)
+	}
+	return s, nil
+}
+
+type indexRecord struct {
+	unpadded, uncompressed uint64
+}
+
+// parseIndex validates the index field (indicator to CRC32 inclusive).
+func parseIndex(idx []byte) ([]indexRecord, error) {
+	if len(idx) < 8 || idx[0] != 0 {
+		return nil, corruptf("index not found where the stream footer says")
+	}
+	body := idx[:len(idx)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(idx[len(idx)-4:]) {
+		return nil, corruptf("index CRC32 mismatch")
+	}
+	pos := 1
+	count, n := readVLI(body[pos:])
+	if n <= 0 {
+		return nil, corruptf("index: bad record count")
+	}
+	pos += n
+	// Every record takes at least two bytes.
+	if count > uint64(len(body)-pos)/2 {
+		return nil, corruptf("index: record count %d does not fit the index size", count)
+	}
+	recs := make([]indexRecord, count)
+	for i := range recs {
+		u, n := readVLI(body[pos:])
+		if n <= 0 {
+			return nil, corruptf("index: bad record %d", i+1)
+		}
+		pos += n
+		c, n := readVLI(body[pos:])
+		if n <= 0 {
+			return nil, corruptf("index: bad record %d", i+1)
+		}
+		pos += n
+		if u < unpaddedMin || u > vliMax&^3 {
+			return nil, corruptf("index: record %d: invalid unpadded size %d", i+1, u)
+		}
+		recs[i] = indexRecord{unpadded: u, uncompressed: c}
+	}
+	if pos > len(body) || len(body)-pos > 3 || (pos+4-1)/4*4 != len(body) {
+		return nil, corruptf("index: size does not match its records")
+	}
+	if !allZero(body[pos:]) {
+		return nil, corruptf("index: nonzero padding")
+	}
+	return recs, nil
+}
+
+// readVLI decodes an xz multibyte integer from the start of b. It
+// returns the value and its length, or a length <= 0 if b holds no valid
+// integer (truncated, longer than nine bytes, or not minimally encoded).
+func readVLI(b []byte) (uint64, int) {
+	var v uint64
+	for i := 0; i < 9; i++ {
+		if i >= len(b) {
+			return 0, 0
+		}
+		c := b[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c&0x80 == 0 {
+			if c == 0 && i > 0 {
+				return 0, -1 // not minimal
+			}
+			return v, i + 1
+		}
+	}
+	return 0, -1
+}
+
+// filterNames names the filter IDs of the xz format, for error messages.
+var filterNames = map[uint64]string{
+	0x03: "delta",
+	0x04: "BCJ-x86",
+	0x05: "BCJ-PowerPC",
+	0x06: "BCJ-IA64",
+	0x07: "BCJ-ARM",
+	0x08: "BCJ-ARM-Thumb",
+	0x09: "BCJ-SPARC",
+	0x0a: "BCJ-ARM64",
+	0x0b: "BCJ-RISC-V",
+	0x21: "LZMA2",
+}
+
+func filterName(id uint64) string {
+	if n, ok := filterNames[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("%#x", id)
+}
+
+// dictString renders an LZMA2 dictionary size; the largest encodable
+// size, 4 GiB - 1, reads as 4 GiB as the xz tool prints it.
+func dictString(d uint32) string {
+	if d == 1<<32-1 {
+		return "4 GiB"
+	}
+	return sizeString(uint64(d))
+}
+
+// parseBlockHeader validates the block header at the start of blk, the
+// block's unpadded extent (header, compressed data, padding and check,
+// less the final padding). Offsets in the result are relative to blk.
+func parseBlockHeader(blk []byte, csize int, r indexRecord, lim Limits) (blockInfo, error) {
+	if blk[0] == 0 {
+		return blockInfo{}, corruptf("index indicator where a block header should be")
+	}
+	hsize := (int(blk[0]) + 1) * 4
+	if hsize+csize >= len(blk) {
+		return blockInfo{}, corruptf("block header size %d does not fit the block size %d from the index", hsize, len(blk))
+	}
+	h := blk[:hsize]
+	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
+		return blockInfo{}, corruptf("block header CRC32 mismatch")
+	}
+	flags := h[1]
+	if flags&0x3c != 0 {
+		return blockInfo{}, newError(ErrUnsupported, "block header has reserved flag bits set (%#02x)", flags)
+	}
+	pos := 2
+	body := h[:hsize-4]
+	compressed := len(blk) - hsize - csize
+	if flags&0x40 != 0 {
+		v, n := readVLI(body[pos:])
+		if n <= 0 || v == 0 {
+			return blockInfo{}, corruptf("block header has an invalid compressed size")
+		}
+		pos += n
+		if v != uint64(compressed) {
+			return blockInfo{}, corruptf("block header says compressed size %d, the index %d", v, compressed)
+		}
+	}
+	if flags&0x80 != 0 {
+		v, n := readVLI(body[pos:])
+		if n <= 0 || v > vliMax {
+			return blockInfo{}, corruptf("block header has an invalid uncompressed size")
+		}
+		pos += n
+		if v != r.uncompressed {
+			return blockInfo{}, corruptf("block header says uncompressed size %d, the index %d", v, r.uncompressed)
+		}
+	}
+	nfilters := int(flags&3) + 1
+	var dict uint32
+	for i := 0; i < nfilters; i++ {
+		id, n := readVLI(body[pos:])
+		if n <= 0 {
+			return blockInfo{}, corruptf("block header has an invalid filter ID")
+		}
+		pos += n
+		psize, n := readVLI(body[pos:])
+		if n <= 0 || psize > uint64(len(body)-pos-n) {
+			return blockInfo{}, corruptf("block header has invalid filter properties")
+		}
+		pos += n
+		props := body[pos : pos+int(psize)]
+		pos += int(psize)
+		if id != filterLZMA2 {
+			return blockInfo{}, newError(ErrUnsupported, "unsupported filter %s (only LZMA2)", filterName(id))
+		}
+		if nfilters != 1 {
+			return blockInfo{}, newError(ErrUnsupported, "unsupported filter chain of %d filters (only LZMA2 alone)", nfilters)
+		}
+		if len(props) != 1 || props[0] > 40 {
+			return blockInfo{}, corruptf("invalid LZMA2 properties")
+		}
+		dict = lzma2Dict(props[0])
+	}
+	if !allZero(body[pos:]) {
+		return blockInfo{}, corruptf("block header padding is not zero")
+	}
+	if dict > lim.maxDict() {
+		return blockInfo{}, newError(ErrLimit, "dictionary size %s exceeds the %s limit", dictString(dict), dictString(lim.maxDict()))
+	}
+	padded := (hsize + compressed + 3) &^ 3
+	return blockInfo{
+		header:       0,
+		data:         hsize,
+		compressed:   compressed,
+		check:        padded,
+		uncompressed: int64(r.uncompressed),
+		dict:         dict,
+	}, nil
+}
+
+// lzma2Dict decodes the LZMA2 dictionary size property (0..40).
+func lzma2Dict(p byte) uint32 {
+	if p == 40 {
+		return 1<<32 - 1
+	}
+	return (2 | uint32(p)&1) << (p/2 + 11)
+}
