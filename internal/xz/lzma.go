@@ -1,5 +1,7 @@
 package xz
 
+import "encoding/binary"
+
 // The LZMA decoder. Everything the hot loop touches lives either in
 // local variables of decode (range coder, state, reps, positions) or in
 // fixed-size arrays that are indexed with masked indices, so that the
@@ -143,8 +145,7 @@ const (
 func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int, in []byte) (int, lzmaErr) {
 	rng, code, ip := d.rng, d.code, d.ip
 	state := d.state
-	rep0, rep1, rep2, rep3 := d.rep0, d.rep1, d.rep2, d.rep3
-	prev := d.prev
+	rep0 := d.rep0
 	lc := d.lc & 7
 	lpMask, pbMask := d.lpMask, d.pbMask
 	fail := lzmaOK
@@ -170,31 +171,177 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			}
 
 			// Literal.
-			base := (((pos & lpMask) << lc) + prev>>(8-lc)) * 0x300
+			base := (((pos & lpMask) << lc) + d.prev>>(8-lc)) * 0x300
 			sym := uint32(1)
 			if state < litStates7 {
-				for sym < 0x100 {
-					pi := &d.literal[(base+sym)&(0x300<<4-1)]
-					p := uint32(*pi)
-					bound := (rng >> probBits) * p
-					if code < bound {
-						rng = bound
-						*pi = uint16(p + (1<<probBits-p)>>moveBits)
-						sym <<= 1
-					} else {
-						rng -= bound
-						code -= bound
-						*pi = uint16(p - p>>moveBits)
-						sym = sym<<1 | 1
+				// Unrolled: eight bits, most significant first.
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
 					}
-					if rng < rcTop {
-						rng <<= 8
-						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
-						ip++
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
 					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
 				}
 			} else {
 				mpos := op - int(rep0) - 1
@@ -202,37 +349,211 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				// decoded, and the window keeps dictSize bytes of history.
 				match := uint32(win[mpos])
 				offs := uint32(0x100)
-				for sym < 0x100 {
-					match <<= 1
-					bit := offs
-					offs &= match
-					pi := &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
-					p := uint32(*pi)
-					bound := (rng >> probBits) * p
-					if code < bound {
-						rng = bound
-						*pi = uint16(p + (1<<probBits-p)>>moveBits)
-						sym <<= 1
-						offs ^= bit
-					} else {
-						rng -= bound
-						code -= bound
-						*pi = uint16(p - p>>moveBits)
-						sym = sym<<1 | 1
+				var bit uint32
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
 					}
-					if rng < rcTop {
-						rng <<= 8
-						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
-						ip++
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
 					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
+				}
+				match <<= 1
+				bit = offs
+				offs &= match
+				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				p = uint32(*pi)
+				bound = (rng >> probBits) * p
+				if code < bound {
+					rng = bound
+					*pi = uint16(p + (1<<probBits-p)>>moveBits)
+					sym <<= 1
+					offs ^= bit
+				} else {
+					rng -= bound
+					code -= bound
+					*pi = uint16(p - p>>moveBits)
+					sym = sym<<1 | 1
+				}
+				if rng < rcTop {
+					rng <<= 8
+					code <<= 8
+					if uint(ip) < uint(len(in)) {
+						code |= uint32(in[ip])
+					}
+					ip++
 				}
 			}
 			win[op] = byte(sym)
 			op++
-			prev = sym & 0xff
+			d.prev = sym & 0xff
 			switch {
 			case state < 4:
 				state = 0
@@ -274,7 +595,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			}
 			// Simple match.
 			isMatch = true
-			rep3, rep2, rep1 = rep2, rep1, rep0
+			d.rep3, d.rep2, d.rep1 = d.rep2, d.rep1, rep0
 			lp = &d.matchLen
 			if state < litStates7 {
 				state = 7
@@ -340,7 +661,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					b := win[op-int(rep0)-1]
 					win[op] = b
 					op++
-					prev = uint32(b)
+					d.prev = uint32(b)
 					continue
 				}
 				rng -= bound
@@ -374,7 +695,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if code < bound {
 					rng = bound
 					*pi = uint16(p + (1<<probBits-p)>>moveBits)
-					dist = rep1
+					dist = d.rep1
 				} else {
 					rng -= bound
 					code -= bound
@@ -394,15 +715,15 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					if code < bound {
 						rng = bound
 						*pi = uint16(p + (1<<probBits-p)>>moveBits)
-						dist = rep2
+						dist = d.rep2
 					} else {
 						rng -= bound
 						code -= bound
 						*pi = uint16(p - p>>moveBits)
-						dist = rep3
-						rep3 = rep2
+						dist = d.rep3
+						d.rep3 = d.rep2
 					}
-					rep2 = rep1
+					d.rep2 = d.rep1
 				}
 				if rng < rcTop {
 					rng <<= 8
@@ -412,7 +733,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				rep1 = rep0
+				d.rep1 = rep0
 				rep0 = dist
 			}
 			lp = &d.repLen
@@ -679,20 +1000,28 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			break
 		}
 		src := op - int(rep0) - 1
-		if int(rep0) >= n-1 {
+		switch {
+		case rep0 >= 7 && n <= 32:
+			// Eight bytes at a time. The source is at least eight bytes
+			// back, so every word read is already final; the last word
+			// may write up to seven bytes past the match, into space
+			// that is not yet decoded (the window has slack for it).
+			for i := 0; i < n; i += 8 {
+				binary.LittleEndian.PutUint64(win[op+i:], binary.LittleEndian.Uint64(win[src+i:]))
+			}
+		case int(rep0) >= n-1:
 			copy(win[op:op+n], win[src:src+n])
-		} else {
+		default:
 			for i := 0; i < n; i++ {
 				win[op+i] = win[src+i]
 			}
 		}
 		op += n
-		prev = uint32(win[op-1])
+		d.prev = uint32(win[op-1])
 	}
 
 	d.rng, d.code, d.ip = rng, code, ip
 	d.state = state
-	d.rep0, d.rep1, d.rep2, d.rep3 = rep0, rep1, rep2, rep3
-	d.prev = prev
+	d.rep0 = rep0
 	return op, fail
 }

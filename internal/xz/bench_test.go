@@ -1,0 +1,226 @@
+package xz
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	ulikunitz "github.com/ulikunitz/xz"
+)
+
+// testKernelDir returns the directory of the real test kernels (env
+// KH_TESTKERNEL, else ../shared/testkernel relative to the module root),
+// or skips the test.
+func testKernelDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("KH_TESTKERNEL")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "testkernel")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x86_64", "kheaders.tar.xz")); err != nil {
+		tb.Skipf("test kernels not found (set KH_TESTKERNEL): %v", err)
+	}
+	return dir
+}
+
+// realArchives returns the kheaders archives of the test kernels.
+func realArchives(tb testing.TB) map[string]string {
+	dir := testKernelDir(tb)
+	return map[string]string{
+		"x86_64": filepath.Join(dir, "x86_64", "kheaders.tar.xz"),
+		"arm64":  filepath.Join(dir, "arm64", "kheaders.tar.xz"),
+	}
+}
+
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecode decodes the real kheaders archives from memory with
+// this package (via WriteTo and via Read) and with ulikunitz/xz. Compare
+// the ns/op of the sub-benchmarks within one run; BenchmarkXZTool gives
+// liblzma's time on the same files.
+func BenchmarkDecode(b *testing.B) {
+	for _, arch := range []string{"x86_64", "arm64"} {
+		data := readFile(b, realArchives(b)[arch])
+		info, err := Inspect(data, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(arch+"/ours", func(b *testing.B) {
+			b.SetBytes(info.UncompressedSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := NewReader(data, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.WriteTo(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(arch+"/ours-read", func(b *testing.B) {
+			b.SetBytes(info.UncompressedSize)
+			b.ReportAllocs()
+			buf := make([]byte, 32<<10)
+			for b.Loop() {
+				r, err := NewReader(data, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(arch+"/ulikunitz", func(b *testing.B) {
+			b.SetBytes(info.UncompressedSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := ulikunitz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkXZTool times `xz -dc FILE >/dev/null` (liblzma) on the real
+// archives, so that its ns/op can be compared with BenchmarkDecode's in
+// the same run. It includes the process start (about 1 ms).
+func BenchmarkXZTool(b *testing.B) {
+	xz, err := exec.LookPath("xz")
+	if err != nil {
+		b.Skip("xz not installed")
+	}
+	for _, arch := range []string{"x86_64", "arm64"} {
+		path := realArchives(b)[arch]
+		info, err := Inspect(readFile(b, path), Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(arch, func(b *testing.B) {
+			b.SetBytes(info.UncompressedSize)
+			for b.Loop() {
+				if err := exec.Command(xz, "-dc", path).Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestSpeedRatio prints, when KH_XZ_RATIO=1 is set, the best-of-N decode
+// times of this package, ulikunitz/xz and `xz -dc` on the real archives,
+// interleaved in one run, and their ratios: wall time and CPU time (user +
+// system; for xz the child process's, for the Go decoders the decoding
+// thread's), which is less disturbed by other load on a shared machine.
+// It measures; it asserts nothing about speed (timed assertions would be
+// flaky on shared CI). KH_XZ_ROUNDS sets N (default 9); KH_XZ_RATIO=ours
+// times only this package.
+func TestSpeedRatio(t *testing.T) {
+	mode := os.Getenv("KH_XZ_RATIO")
+	if mode == "" {
+		t.Skip("set KH_XZ_RATIO=1 to measure decode speed ratios against xz -dc")
+	}
+	xz, err := exec.LookPath("xz")
+	if err != nil && mode != "ours" {
+		t.Skip("xz not installed")
+	}
+	rounds := 9
+	if n, err := strconv.Atoi(os.Getenv("KH_XZ_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, arch := range []string{"x86_64", "arm64"} {
+		path := realArchives(t)[arch]
+		data := readFile(t, path)
+		wall := map[string]time.Duration{}
+		cpu := map[string]time.Duration{}
+		record := func(name string, w, c time.Duration) {
+			if wall[name] == 0 || w < wall[name] {
+				wall[name] = w
+			}
+			if cpu[name] == 0 || c < cpu[name] {
+				cpu[name] = c
+			}
+		}
+		inProcess := func(name string, f func() error) {
+			c0, w0 := threadCPU(t), time.Now()
+			if err := f(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			record(name, time.Since(w0), threadCPU(t)-c0)
+		}
+		names := []string{"ours"}
+		if mode != "ours" {
+			names = []string{"xz -dc", "ours", "ulikunitz"}
+		}
+		for range rounds {
+			if mode != "ours" {
+				cmd := exec.Command(xz, "-dc", path) // stdout: /dev/null
+				w0 := time.Now()
+				if err := cmd.Run(); err != nil {
+					t.Fatal(err)
+				}
+				u := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				record("xz -dc", time.Since(w0), time.Duration(u.Utime.Nano()+u.Stime.Nano()))
+			}
+			inProcess("ours", func() error {
+				r, err := NewReader(data, Limits{})
+				if err != nil {
+					return err
+				}
+				_, err = r.WriteTo(io.Discard)
+				return err
+			})
+			if mode != "ours" {
+				inProcess("ulikunitz", func() error {
+					r, err := ulikunitz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(data))
+					if err != nil {
+						return err
+					}
+					_, err = io.Copy(io.Discard, r)
+					return err
+				})
+			}
+		}
+		msg := fmt.Sprintf("%s (best of %d, wall/cpu):", arch, rounds)
+		for _, name := range names {
+			msg += fmt.Sprintf(" %s %v/%v", name, wall[name].Round(time.Millisecond), cpu[name].Round(time.Millisecond))
+			if ref := "xz -dc"; name != ref && wall[ref] > 0 {
+				msg += fmt.Sprintf(" = %.2fx/%.2fx", float64(wall[name])/float64(wall[ref]), float64(cpu[name])/float64(cpu[ref]))
+			}
+			msg += ";"
+		}
+		t.Log(msg)
+	}
+}
+
+// threadCPU returns the CPU time the calling OS thread has used.
+func threadCPU(t *testing.T) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &u); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
