@@ -18,6 +18,7 @@ const (
 	numStates   = 12
 	litStates7  = 7 // states below this one were preceded by a literal
 	endPosModel = 14
+	litMask     = 0x4000 - 1 // index mask of lzmaDecoder.literal
 	alignBits   = 4
 )
 
@@ -44,7 +45,7 @@ type lzmaDecoder struct {
 	align      [16]uint16
 	matchLen   lenProbs
 	repLen     lenProbs
-	literal    [0x300 << 4]uint16 // 0x300 per literal state; lc+lp <= 4
+	literal    [0x4000]uint16 // 0x300 per literal state (lc+lp <= 4), padded to a power of two for masking
 
 	lc     uint   // literal context bits
 	lpMask uint32 // literal position mask
@@ -175,7 +176,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			sym := uint32(1)
 			if state < litStates7 {
 				// Unrolled: eight bits, most significant first.
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -196,7 +197,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -217,7 +218,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -238,7 +239,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -259,7 +260,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -280,7 +281,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -301,7 +302,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -322,7 +323,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					}
 					ip++
 				}
-				pi = &d.literal[(base+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -353,7 +354,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -378,7 +379,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -403,7 +404,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -428,7 +429,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -453,7 +454,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -478,7 +479,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -503,7 +504,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
@@ -528,7 +529,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				match <<= 1
 				bit = offs
 				offs &= match
-				pi = &d.literal[(base+offs+bit+sym)&(0x300<<4-1)]
+				pi = &d.literal[(base+offs+bit+sym)&litMask]
 				p = uint32(*pi)
 				bound = (rng >> probBits) * p
 				if code < bound {
