@@ -280,10 +280,10 @@ func TestBlockHeaderFields(t *testing.T) {
 func TestIndexLies(t *testing.T) {
 	two := []testBlock{smallBlock(), smallBlock()}
 	for _, c := range []struct {
-		name  string
-		data  []byte
-		kind  error
-		msg   string
+		name string
+		data []byte
+		kind error
+		msg  string
 	}{
 		{"huge count", writeXZ(checkCRC64, two, 1<<40), ErrCorrupt, "does not fit the index size"},
 		{"count one more", writeXZ(checkCRC64, two, 3), ErrCorrupt, "index"},

@@ -46,11 +46,15 @@ func decodeReads(data []byte, lim Limits, n int) ([]byte, error) {
 
 // decodeUlikunitz decodes data with github.com/ulikunitz/xz.
 func decodeUlikunitz(data []byte) ([]byte, error) {
-	r, err := ulikunitz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(data))
+	r, err := newUlikunitz(data)
 	if err != nil {
 		return nil, err
 	}
 	return io.ReadAll(r)
+}
+
+func newUlikunitz(data []byte) (io.Reader, error) {
+	return ulikunitz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(data))
 }
 
 func mustRead(t testing.TB, name string) []byte {
