@@ -19,6 +19,8 @@ const (
 	litStates7  = 7 // states below this one were preceded by a literal
 	endPosModel = 14
 	litMask     = 0x4000 - 1 // index mask of lzmaDecoder.literal
+	inSize      = 1 << 17    // lzmaDecoder.in: twice the largest LZMA2 chunk
+	inMask      = inSize - 1
 	alignBits   = 4
 )
 
@@ -47,6 +49,12 @@ type lzmaDecoder struct {
 	repLen     lenProbs
 	literal    [0x4000]uint16 // 0x300 per literal state (lc+lp <= 4), padded to a power of two for masking
 
+	// in holds the current chunk's compressed data (at most 64 KiB),
+	// followed by whatever an earlier chunk left: reading past the end of
+	// the chunk is harmless, and the caller detects it from ip. Its
+	// power-of-two size lets the hot loop read it with a masked index.
+	in [inSize]byte
+
 	lc     uint   // literal context bits
 	lpMask uint32 // literal position mask
 	pbMask uint32 // position state mask
@@ -54,8 +62,7 @@ type lzmaDecoder struct {
 	state                  uint32
 	rep0, rep1, rep2, rep3 uint32
 	rng, code              uint32
-	ip                     int    // position in the chunk's compressed data
-	prev                   uint32 // the last byte written, 0 after a dictionary reset
+	ip                     int // position in the chunk's compressed data
 }
 
 // setProps sets lc, lp and pb from an LZMA2 properties byte.
@@ -112,9 +119,10 @@ func bitsOf(mask uint32) int {
 // initRC starts the range decoder at the start of an LZMA chunk's
 // compressed data.
 func (d *lzmaDecoder) initRC(in []byte) bool {
-	if len(in) < 5 || in[0] != 0 {
+	if len(in) < 5 || in[0] != 0 || len(in) > inSize/2 {
 		return false
 	}
+	copy(d.in[:], in)
 	d.rng = 0xffffffff
 	d.code = uint32(in[1])<<24 | uint32(in[2])<<16 | uint32(in[3])<<8 | uint32(in[4])
 	d.ip = 5
@@ -132,7 +140,7 @@ const (
 	lzmaPastChunk
 )
 
-// decode decodes LZMA symbols from in (one chunk's compressed data, the
+// decode decodes LZMA symbols from d.in (one chunk's compressed data, the
 // range decoder already started) into win at op. It stops as soon as
 // op >= limit; a match may run past limit, but never past end, the end
 // of the chunk's uncompressed data. win must have room for
@@ -141,9 +149,9 @@ const (
 // dictSize the dictionary size: matches reach back at most
 // min(op-dictStart, dictSize) bytes. decode returns the new op.
 //
-// Reading past the end of in yields zero bytes; the caller detects the
-// overrun from d.ip > len(in).
-func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int, in []byte) (int, lzmaErr) {
+// The compressed data is d.in, loaded by initRC; its length is the
+// caller's business: it detects an overrun from d.ip.
+func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int) (int, lzmaErr) {
 	rng, code, ip := d.rng, d.code, d.ip
 	state := d.state
 	rep0 := d.rep0
@@ -165,14 +173,18 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			if rng < rcTop {
 				rng <<= 8
 				code <<= 8
-				if uint(ip) < uint(len(in)) {
-					code |= uint32(in[ip])
-				}
+				code |= uint32(d.in[ip&inMask])
 				ip++
 			}
 
 			// Literal.
-			base := (((pos & lpMask) << lc) + d.prev>>(8-lc)) * 0x300
+			// The previous byte; none right after a dictionary reset.
+			// op > dictStart implies op >= 1: a slide keeps the history.
+			var prev uint32
+			if op > dictStart {
+				prev = uint32(win[op-1])
+			}
+			base := (((pos & lpMask) << lc) + prev>>(8-lc)) * 0x300
 			sym := uint32(1)
 			if state < litStates7 {
 				// Unrolled: eight bits, most significant first.
@@ -192,9 +204,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -213,9 +223,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -234,9 +242,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -255,9 +261,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -276,9 +280,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -297,9 +299,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -318,9 +318,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				pi = &d.literal[(base+sym)&litMask]
@@ -339,9 +337,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 			} else {
@@ -371,9 +367,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -396,9 +390,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -421,9 +413,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -446,9 +436,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -471,9 +459,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -496,9 +482,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -521,9 +505,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				match <<= 1
@@ -546,15 +528,12 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 			}
 			win[op] = byte(sym)
 			op++
-			d.prev = sym & 0xff
 			switch {
 			case state < 4:
 				state = 0
@@ -571,9 +550,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 		if rng < rcTop {
 			rng <<= 8
 			code <<= 8
-			if uint(ip) < uint(len(in)) {
-				code |= uint32(in[ip])
-			}
+			code |= uint32(d.in[ip&inMask])
 			ip++
 		}
 
@@ -589,9 +566,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			if rng < rcTop {
 				rng <<= 8
 				code <<= 8
-				if uint(ip) < uint(len(in)) {
-					code |= uint32(in[ip])
-				}
+				code |= uint32(d.in[ip&inMask])
 				ip++
 			}
 			// Simple match.
@@ -610,9 +585,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			if rng < rcTop {
 				rng <<= 8
 				code <<= 8
-				if uint(ip) < uint(len(in)) {
-					code |= uint32(in[ip])
-				}
+				code |= uint32(d.in[ip&inMask])
 				ip++
 			}
 			// Rep match: isRepG0
@@ -625,9 +598,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				// isRep0Long
@@ -640,9 +611,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					if rng < rcTop {
 						rng <<= 8
 						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
+						code |= uint32(d.in[ip&inMask])
 						ip++
 					}
 					// Short rep: one byte from rep0.
@@ -662,7 +631,6 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					b := win[op-int(rep0)-1]
 					win[op] = b
 					op++
-					d.prev = uint32(b)
 					continue
 				}
 				rng -= bound
@@ -671,9 +639,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 			} else {
@@ -683,9 +649,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				// isRepG1
@@ -704,9 +668,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					if rng < rcTop {
 						rng <<= 8
 						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
+						code |= uint32(d.in[ip&inMask])
 						ip++
 					}
 					// isRepG2
@@ -729,9 +691,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				d.rep1 = rep0
@@ -755,9 +715,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			if rng < rcTop {
 				rng <<= 8
 				code <<= 8
-				if uint(ip) < uint(len(in)) {
-					code |= uint32(in[ip])
-				}
+				code |= uint32(d.in[ip&inMask])
 				ip++
 			}
 			sym := uint32(1)
@@ -778,9 +736,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 			}
@@ -792,9 +748,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			if rng < rcTop {
 				rng <<= 8
 				code <<= 8
-				if uint(ip) < uint(len(in)) {
-					code |= uint32(in[ip])
-				}
+				code |= uint32(d.in[ip&inMask])
 				ip++
 			}
 			p = uint32(lp.choice2)
@@ -805,9 +759,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				sym := uint32(1)
@@ -828,9 +780,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					if rng < rcTop {
 						rng <<= 8
 						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
+						code |= uint32(d.in[ip&inMask])
 						ip++
 					}
 				}
@@ -842,9 +792,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 				sym := uint32(1)
@@ -865,9 +813,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 					if rng < rcTop {
 						rng <<= 8
 						code <<= 8
-						if uint(ip) < uint(len(in)) {
-							code |= uint32(in[ip])
-						}
+						code |= uint32(d.in[ip&inMask])
 						ip++
 					}
 				}
@@ -886,22 +832,19 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 				pi := &d.distSlot[(lenState<<6+sym)&255]
 				p := uint32(*pi)
 				bound := (rng >> probBits) * p
-				if code < bound {
-					rng = bound
-					*pi = uint16(p + (1<<probBits-p)>>moveBits)
-					sym <<= 1
-				} else {
-					rng -= bound
-					code -= bound
-					*pi = uint16(p - p>>moveBits)
-					sym = sym<<1 | 1
-				}
+				// Branchless: these bits are close to random.
+				m := uint32(int64(uint64(code)-uint64(bound)) >> 63) // all ones for a 0 bit
+				p0 := p + (1<<probBits-p)>>moveBits
+				p1 := p - p>>moveBits
+				*pi = uint16(p1 ^ (p0^p1)&m)
+				r1 := rng - bound
+				rng = r1 ^ (r1^bound)&m
+				code -= bound &^ m
+				sym = sym<<1 + 1 + m
 				if rng < rcTop {
 					rng <<= 8
 					code <<= 8
-					if uint(ip) < uint(len(in)) {
-						code |= uint32(in[ip])
-					}
+					code |= uint32(d.in[ip&inMask])
 					ip++
 				}
 			}
@@ -932,9 +875,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 						if rng < rcTop {
 							rng <<= 8
 							code <<= 8
-							if uint(ip) < uint(len(in)) {
-								code |= uint32(in[ip])
-							}
+							code |= uint32(d.in[ip&inMask])
 							ip++
 						}
 					}
@@ -949,9 +890,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 						if rng < rcTop {
 							rng <<= 8
 							code <<= 8
-							if uint(ip) < uint(len(in)) {
-								code |= uint32(in[ip])
-							}
+							code |= uint32(d.in[ip&inMask])
 							ip++
 						}
 					}
@@ -961,23 +900,20 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 						pi := &d.align[sym&15]
 						p := uint32(*pi)
 						bound := (rng >> probBits) * p
-						if code < bound {
-							rng = bound
-							*pi = uint16(p + (1<<probBits-p)>>moveBits)
-							sym <<= 1
-						} else {
-							rng -= bound
-							code -= bound
-							*pi = uint16(p - p>>moveBits)
-							sym = sym<<1 | 1
-							rep0 |= 1 << i
-						}
+						// Branchless: these bits are close to random.
+						m := uint32(int64(uint64(code)-uint64(bound)) >> 63) // all ones for a 0 bit
+						p0 := p + (1<<probBits-p)>>moveBits
+						p1 := p - p>>moveBits
+						*pi = uint16(p1 ^ (p0^p1)&m)
+						r1 := rng - bound
+						rng = r1 ^ (r1^bound)&m
+						code -= bound &^ m
+						sym = sym<<1 + 1 + m
+						rep0 |= (1 + m) << i
 						if rng < rcTop {
 							rng <<= 8
 							code <<= 8
-							if uint(ip) < uint(len(in)) {
-								code |= uint32(in[ip])
-							}
+							code |= uint32(d.in[ip&inMask])
 							ip++
 						}
 					}
@@ -1002,7 +938,7 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 		}
 		src := op - int(rep0) - 1
 		switch {
-		case rep0 >= 7 && n <= 32:
+		case rep0 >= 7 && (n <= 64 || int(rep0) < n-1):
 			// Eight bytes at a time. The source is at least eight bytes
 			// back, so every word read is already final; the last word
 			// may write up to seven bytes past the match, into space
@@ -1010,15 +946,23 @@ func (d *lzmaDecoder) decode(win []byte, op, limit, end, dictStart, dictSize int
 			for i := 0; i < n; i += 8 {
 				binary.LittleEndian.PutUint64(win[op+i:], binary.LittleEndian.Uint64(win[src+i:]))
 			}
-		case int(rep0) >= n-1:
+		case rep0 >= 7:
 			copy(win[op:op+n], win[src:src+n])
 		default:
-			for i := 0; i < n; i++ {
+			// A distance under eight: the match repeats a short
+			// pattern. Copy the first eight bytes one by one, then
+			// words from a multiple of the distance that is at least
+			// eight bytes back.
+			for i := 0; i < 8; i++ {
 				win[op+i] = win[src+i]
+			}
+			back := op - src
+			back *= (8 + back - 1) / back
+			for i := 8; i < n; i += 8 {
+				binary.LittleEndian.PutUint64(win[op+i:], binary.LittleEndian.Uint64(win[op+i-back:]))
 			}
 		}
 		op += n
-		d.prev = uint32(win[op-1])
 	}
 
 	d.rng, d.code, d.ip = rng, code, ip

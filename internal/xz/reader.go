@@ -173,7 +173,7 @@ func (r *Reader) fill() error {
 		start := r.op
 		limit := min(r.op+decodeStep, r.usable, r.op+r.chunkLeft)
 		if r.chunkLZMA {
-			op, e := r.lz.decode(r.win, r.op, limit, r.op+r.chunkLeft, r.dictStart, r.dictSize, r.chunkIn)
+			op, e := r.lz.decode(r.win, r.op, limit, r.op+r.chunkLeft, r.dictStart, r.dictSize)
 			r.op = op
 			r.chunkLeft -= op - start
 			switch {
@@ -192,7 +192,6 @@ func (r *Reader) fill() error {
 			r.ip += n
 			r.op = limit
 			r.chunkLeft -= n
-			r.lz.prev = uint32(r.win[r.op-1])
 		}
 		n := r.op - start
 		r.blockOut += int64(n)
@@ -212,6 +211,7 @@ func (r *Reader) startBlock() {
 		n := r.windowSize()
 		r.win = make([]byte, n+winSlack)
 		r.usable = n
+		adviseHugePages(r.win)
 	}
 	r.in = r.data[b.data : b.data+b.compressed]
 	r.ip = 0
@@ -272,7 +272,6 @@ func (r *Reader) nextChunk() (done bool, err error) {
 		r.needProps = true
 		r.needDict = false
 		r.dictStart = r.op
-		r.lz.prev = 0
 	} else if r.needDict {
 		return false, corruptf("first LZMA2 chunk does not reset the dictionary")
 	}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package xz
+
+func adviseHugePages([]byte) {}
