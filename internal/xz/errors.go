@@ -18,7 +18,8 @@ var (
 	// ErrTruncated means the input ends before the stream does.
 	ErrTruncated = errors.New("xz: truncated input")
 	// ErrLimit means the input asks for more than the caller's Limits
-	// allow: a larger dictionary or more output.
+	// allow (a larger dictionary, more output) or lacks the integrity
+	// check that Limits.RequireCheck demands.
 	ErrLimit = errors.New("xz: limit exceeded")
 	// ErrUnsupported means the input uses a valid xz feature that this
 	// package does not implement: filters other than LZMA2, reserved

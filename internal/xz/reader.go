@@ -62,6 +62,7 @@ type Reader struct {
 	crc32  uint32
 	crc64  uint64
 	sha    hash.Hash
+	sum    [sha256.Size]byte // room for the SHA-256, so that Sum does not allocate
 
 	err error // sticky: io.EOF or the first error
 }
@@ -351,8 +352,7 @@ func (r *Reader) finishBlock() error {
 	case checkCRC64:
 		ok, name = binary.LittleEndian.Uint64(sum) == r.crc64, "CRC64"
 	case checkSHA256:
-		var buf [sha256.Size]byte
-		ok, name = string(r.sha.Sum(buf[:0])) == string(sum), "SHA-256"
+		ok, name = string(r.sha.Sum(r.sum[:0])) == string(sum), "SHA-256"
 	}
 	if !ok {
 		return corruptf("%s mismatch", name)
