@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"math"
 )
 
 const (
@@ -78,6 +79,11 @@ func NewReader(data []byte, lim Limits) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	// On 32-bit systems, a window for a huge dictionary may not be
+	// addressable at all.
+	if w := s.windowSize(); w > math.MaxInt/2 {
+		return nil, newError(ErrLimit, "a %s window does not fit this system's address space", sizeString(uint64(w)))
+	}
 	r := &Reader{data: data, s: s, lim: lim}
 	if s.checkType == checkSHA256 {
 		r.sha = sha256.New()
@@ -88,13 +94,14 @@ func NewReader(data []byte, lim Limits) (*Reader, error) {
 // Info returns what the stream's headers and index say about it.
 func (r *Reader) Info() Info { return r.s.info }
 
-// windowSize returns the data size of a window that serves every block.
-func (r *Reader) windowSize() int {
-	w := 0
-	for _, b := range r.s.blocks {
+// windowSize returns the data size of a window that serves every block:
+// for each block, its dictionary (at most its output) plus as much room
+// again (at least decodeStep), or its whole output if that is smaller.
+func (s *stream) windowSize() int64 {
+	var w int64
+	for _, b := range s.blocks {
 		hist := min(int64(b.dict), b.uncompressed)
-		need := min(b.uncompressed, hist+max(hist, decodeStep))
-		w = max(w, int(need))
+		w = max(w, min(b.uncompressed, hist+max(hist, decodeStep)))
 	}
 	return w
 }
@@ -209,7 +216,7 @@ func (r *Reader) fill() error {
 func (r *Reader) startBlock() {
 	b := r.s.blocks[r.blk]
 	if r.win == nil {
-		n := r.windowSize()
+		n := int(r.s.windowSize()) // checked by NewReader
 		r.win = make([]byte, n+winSlack)
 		r.usable = n
 		adviseHugePages(r.win)
