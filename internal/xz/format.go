@@ -167,11 +167,16 @@ func allZero(b []byte) bool {
 // It is only used to explain why an input is invalid.
 func findStreamEnd(data []byte, checkType byte, lim Limits) int {
 	// The smallest stream is a header, an empty index (8 bytes) and a
-	// footer; streams are a multiple of four bytes long.
-	for e := 2*headerSize + 8; e+1 <= len(data); e += 4 {
-		if data[e-2] != 'Y' || data[e-1] != 'Z' {
+	// footer; streams are a multiple of four bytes long. Only a few
+	// candidates with a valid footer get a full parse, so that an input
+	// full of crafted footers cannot make this quadratic.
+	budget := 8
+	for e := 2*headerSize + 8; e < len(data) && budget > 0; e += 4 {
+		f := data[e-headerSize : e]
+		if f[10] != 'Y' || f[11] != 'Z' || crc32.ChecksumIEEE(f[4:10]) != binary.LittleEndian.Uint32(f[0:4]) {
 			continue
 		}
+		budget--
 		if _, err := parseStream(data[:e], checkType, lim); err == nil {
 			return e
 		}

@@ -474,3 +474,25 @@ func TestNoAllocsPerRead(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFooters: an invalid input full of valid-looking footers, each
+// of which would make the search for an earlier stream end read the
+// whole input again, is refused without quadratic work (the test would
+// time out).
+func TestManyFooters(t *testing.T) {
+	data := writeXZ(checkCRC64, nil, -1)[:headerSize]
+	data = append(data, make([]byte, 12)...)
+	for len(data) < 1<<20 {
+		e := len(data) + headerSize
+		f := binary.LittleEndian.AppendUint32(nil, 0)
+		f = binary.LittleEndian.AppendUint32(f, uint32((e-2*headerSize)/4-1))
+		f = append(f, 0, checkCRC64, 'Y', 'Z')
+		binary.LittleEndian.PutUint32(f, crc32.ChecksumIEEE(f[4:10]))
+		data = append(data, f...)
+	}
+	data = append(data, "junk"...)
+	_, err := Inspect(data, Limits{})
+	if err == nil || !anyKind(err) {
+		t.Fatalf("err = %v", err)
+	}
+}
