@@ -482,7 +482,7 @@ func TestNoAllocsPerRead(t *testing.T) {
 func TestManyFooters(t *testing.T) {
 	data := writeXZ(checkCRC64, nil, -1)[:headerSize]
 	data = append(data, make([]byte, 12)...)
-	for len(data) < 1<<20 {
+	for len(data) < 4<<20 {
 		e := len(data) + headerSize
 		f := binary.LittleEndian.AppendUint32(nil, 0)
 		f = binary.LittleEndian.AppendUint32(f, uint32((e-2*headerSize)/4-1))
