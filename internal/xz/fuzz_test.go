@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	ulikunitz "github.com/ulikunitz/xz"
 )
 
 // fuzzLimits are the limits FuzzDecode decodes with.
@@ -77,8 +79,12 @@ func FuzzDecode(f *testing.F) {
 var errTooBig = errors.New("output over the limit")
 
 // decodeUlikunitzLimited decodes with ulikunitz/xz, at most max bytes.
+// It uses ulikunitz's default configuration, which accepts stream
+// padding (with SingleStream set it rejects padding, which the format
+// allows and we accept) and also concatenated streams (which we reject
+// as trailing data, see stricterOnPurpose).
 func decodeUlikunitzLimited(data []byte, max int64) ([]byte, error) {
-	r, err := newUlikunitz(data)
+	r, err := ulikunitz.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
