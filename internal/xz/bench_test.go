@@ -6,38 +6,24 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/khtool/kh/internal/testkernel"
 	ulikunitz "github.com/ulikunitz/xz"
 )
 
-// testKernelDir returns the directory of the real test kernels (env
-// KH_TESTKERNEL, else ../shared/testkernel relative to the module root),
-// or skips the test.
-func testKernelDir(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("KH_TESTKERNEL")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testkernel")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "x86_64", "kheaders.tar.xz")); err != nil {
-		tb.Skipf("test kernels not found (set KH_TESTKERNEL): %v", err)
-	}
-	return dir
-}
-
-// realArchives returns the kheaders archives of the test kernels.
+// realArchives returns the kheaders archives of the test kernels, or
+// skips the test (fails it under KH_STRICT=1) if they are missing.
 func realArchives(tb testing.TB) map[string]string {
-	dir := testKernelDir(tb)
-	return map[string]string{
-		"x86_64": filepath.Join(dir, "x86_64", "kheaders.tar.xz"),
-		"arm64":  filepath.Join(dir, "arm64", "kheaders.tar.xz"),
+	m := map[string]string{}
+	for _, arch := range testkernel.Arches {
+		m[arch] = testkernel.File(tb, arch, "kheaders.tar.xz")
 	}
+	return m
 }
 
 func readFile(tb testing.TB, path string) []byte {
@@ -54,7 +40,7 @@ func readFile(tb testing.TB, path string) []byte {
 // the ns/op of the sub-benchmarks within one run; BenchmarkXZTool gives
 // liblzma's time on the same files.
 func BenchmarkDecode(b *testing.B) {
-	for _, arch := range []string{"x86_64", "arm64"} {
+	for _, arch := range testkernel.Arches {
 		data := readFile(b, realArchives(b)[arch])
 		info, err := Inspect(data, Limits{})
 		if err != nil {
@@ -107,11 +93,8 @@ func BenchmarkDecode(b *testing.B) {
 // archives, so that its ns/op can be compared with BenchmarkDecode's in
 // the same run. It includes the process start (about 1 ms).
 func BenchmarkXZTool(b *testing.B) {
-	xz, err := exec.LookPath("xz")
-	if err != nil {
-		b.Skip("xz not installed")
-	}
-	for _, arch := range []string{"x86_64", "arm64"} {
+	xz := testkernel.NeedTool(b, "xz")
+	for _, arch := range testkernel.Arches {
 		path := realArchives(b)[arch]
 		info, err := Inspect(readFile(b, path), Limits{})
 		if err != nil {
@@ -141,9 +124,9 @@ func TestSpeedRatio(t *testing.T) {
 	if mode == "" {
 		t.Skip("set KH_XZ_RATIO=1 to measure decode speed ratios against xz -dc")
 	}
-	xz, err := exec.LookPath("xz")
-	if err != nil && mode != "ours" {
-		t.Skip("xz not installed")
+	xz := "xz"
+	if mode != "ours" {
+		xz = testkernel.NeedTool(t, "xz")
 	}
 	rounds := 9
 	if n, err := strconv.Atoi(os.Getenv("KH_XZ_ROUNDS")); err == nil && n > 0 {
@@ -151,7 +134,7 @@ func TestSpeedRatio(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	for _, arch := range []string{"x86_64", "arm64"} {
+	for _, arch := range testkernel.Arches {
 		path := realArchives(t)[arch]
 		data := readFile(t, path)
 		wall := map[string]time.Duration{}

@@ -7,16 +7,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/khtool/kh/internal/testkernel"
 )
 
 // xzTool returns the path of the xz binary or skips the test.
 func xzTool(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("xz")
-	if err != nil {
-		t.Skip("xz binary not installed: skipping the differential tests against it (the fixtures in testdata still run)")
-	}
-	return p
+	// Without it, the fixtures in testdata still run.
+	return testkernel.NeedTool(t, "xz")
 }
 
 // xzCompress runs the xz binary with args on in.
