@@ -88,6 +88,13 @@ func Extract(ctx context.Context, archive []byte, dir string, lim Limits) (Stats
 	if err != nil {
 		return Stats{}, err
 	}
+	// The index tells how much the archive unpacks to: fail at once,
+	// not half-way, where that cannot fit.
+	var fs unix.Statfs_t
+	if need := xr.Info().UncompressedSize; unix.Statfs(dir, &fs) == nil && uint64(need) > fs.Bavail*uint64(fs.Bsize) {
+		return Stats{}, fmt.Errorf("the archive unpacks to %d MiB but %s has %d MiB free: %w (free space with `kh clean` or give the cache more room)",
+			need>>20, dir, fs.Bavail*uint64(fs.Bsize)>>20, ErrNoSpace)
+	}
 	// Decode on one goroutine, create files on this one.
 	pr := newPipe(ctx, xr, lim.MaxTotal+1<<20)
 	defer pr.stop()
