@@ -88,6 +88,7 @@ func Extract(ctx context.Context, archive []byte, dir string, lim Limits) (Stats
 	if err != nil {
 		return Stats{}, err
 	}
+	defer xr.Close()
 	// The index tells how much the archive unpacks to: fail at once,
 	// not half-way, where that cannot fit.
 	var fs unix.Statfs_t

@@ -16,6 +16,7 @@ type pipe struct {
 	full   chan chunk
 	free   chan []byte
 	done   chan struct{}
+	exited chan struct{} // closed when the producer has returned
 	once   sync.Once
 	cur    []byte // unread part of the current chunk
 	curBuf []byte // the current chunk's buffer, returned to free when used
@@ -42,7 +43,8 @@ func newPipe(ctx context.Context, r io.Reader, max int64) *pipe {
 		ctx:  ctx,
 		full: make(chan chunk, pipeChunks),
 		free: make(chan []byte, pipeChunks+1),
-		done: make(chan struct{}),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
 	}
 	for range pipeChunks + 1 {
 		p.free <- make([]byte, pipeChunk)
@@ -52,6 +54,7 @@ func newPipe(ctx context.Context, r io.Reader, max int64) *pipe {
 }
 
 func (p *pipe) produce(r io.Reader, max int64) {
+	defer close(p.exited)
 	var total int64
 	for {
 		var buf []byte
@@ -109,5 +112,9 @@ func (p *pipe) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// stop ends the producer goroutine.
-func (p *pipe) stop() { p.once.Do(func() { close(p.done) }) }
+// stop ends the producer goroutine and waits until it has returned, so
+// that the reader it was reading can be closed.
+func (p *pipe) stop() {
+	p.once.Do(func() { close(p.done) })
+	<-p.exited
+}

@@ -59,6 +59,20 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+		b.Run(arch+"/ours-parallel", func(b *testing.B) {
+			b.SetBytes(info.UncompressedSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := NewParallelReader(data, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.WriteTo(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
+			}
+		})
 		b.Run(arch+"/ours-read", func(b *testing.B) {
 			b.SetBytes(info.UncompressedSize)
 			b.ReportAllocs()

@@ -48,6 +48,11 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("window of %d bytes for a %d byte dictionary", len(r.win), r.s.info.MaxDict)
 			}
 		}
+		// The parallel reader must agree exactly.
+		par, perr := decodeReads(data, fuzzLimits, 64<<10)
+		if (perr == nil) != (err == nil) || (err == nil && !bytes.Equal(par, ours)) || (err != nil && perr.Error() != err.Error()) {
+			t.Fatalf("NewParallelReader disagrees: %v vs %v (%d vs %d bytes)", perr, err, len(par), len(ours))
+		}
 		if int64(len(ours)) > fuzzLimits.MaxOutput {
 			t.Fatalf("%d bytes of output, over the limit", len(ours))
 		}

@@ -24,12 +24,14 @@ func decodeAll(data []byte, lim Limits) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// decodeReads decodes data with NewReader and Read calls of n bytes.
+// decodeReads decodes data with NewParallelReader (the checks on a
+// second goroutine) and Read calls of n bytes.
 func decodeReads(data []byte, lim Limits, n int) ([]byte, error) {
-	r, err := NewReader(data, lim)
+	r, err := NewParallelReader(data, lim)
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	var out []byte
 	buf := make([]byte, n)
 	for {
