@@ -40,9 +40,9 @@ var errStreamTooLong = errors.New("decompressed stream is longer than the size l
 // an error. Call stop when done reading.
 func newPipe(ctx context.Context, r io.Reader, max int64) *pipe {
 	p := &pipe{
-		ctx:  ctx,
-		full: make(chan chunk, pipeChunks),
-		free: make(chan []byte, pipeChunks+1),
+		ctx:    ctx,
+		full:   make(chan chunk, pipeChunks),
+		free:   make(chan []byte, pipeChunks+1),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
