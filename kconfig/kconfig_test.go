@@ -1,6 +1,8 @@
 package kconfig
 
 import (
+	tk "github.com/khtool/kh/internal/testkernel"
+
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -8,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -32,14 +33,8 @@ func readTestdata(t *testing.T, name string) []byte {
 // (KH_TESTKERNEL, else ../shared/testkernel beside the module root), or
 // "" when they are missing.
 func testkernelDir() string {
-	dir := os.Getenv("KH_TESTKERNEL")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "testkernel")
-		if _, file, _, ok := runtime.Caller(0); ok {
-			dir = filepath.Join(filepath.Dir(file), "..", "..", "shared", "testkernel")
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "x86_64", "config")); err != nil {
+	dir, err := tk.Root()
+	if err != nil {
 		return ""
 	}
 	return dir
@@ -50,7 +45,7 @@ func testkernel(t testing.TB) string {
 	t.Helper()
 	dir := testkernelDir()
 	if dir == "" {
-		t.Skip("test kernels not found: set KH_TESTKERNEL or put them in ../shared/testkernel")
+		tk.Skip(t, "test kernels not found: set KH_TESTKERNEL or put them in ../shared/testkernel")
 	}
 	return dir
 }
@@ -182,7 +177,7 @@ func TestExtractIKConfigScript(t *testing.T) {
 	script := extractIKConfigScript(t)
 	for _, tool := range []string{"sh", "tr", "grep", "tail", "zcat", "unxz", "bunzip2", "unlzma", "lzop", "lz4", "unzstd"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("extract-ikconfig needs %s (Debian: gzip xz-utils bzip2 lzop lz4 zstd)", tool)
+			tk.Skip(t, "extract-ikconfig needs %s (Debian: gzip xz-utils bzip2 lzop lz4 zstd)", tool)
 		}
 	}
 	files := []string{}
@@ -216,12 +211,12 @@ func extractIKConfigScript(t *testing.T) string {
 	}
 	const tarball = "/usr/src/linux-source-6.1.tar.xz"
 	if _, err := os.Stat(tarball); err != nil {
-		t.Skipf("need scripts/extract-ikconfig: set KH_EXTRACT_IKCONFIG or install linux-source-6.1")
+		tk.Skip(t, "need scripts/extract-ikconfig: set KH_EXTRACT_IKCONFIG or install linux-source-6.1")
 	}
 	dir := t.TempDir()
 	cmd := exec.Command("tar", "-xJf", tarball, "-C", dir, "--strip-components=2", "linux-source-6.1/scripts/extract-ikconfig")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot extract extract-ikconfig: %v: %s", err, out)
+		t.Fatalf("cannot extract extract-ikconfig: %v: %s", err, out)
 	}
 	return filepath.Join(dir, "extract-ikconfig")
 }
@@ -251,6 +246,9 @@ func TestExtractFreshImages(t *testing.T) {
 		{"lzma", "-1"}, {"lz4", "-l -1"}, {"lzop", "-1"}, {"zstd", "-1"}, {"bzip2", "-1"},
 	} {
 		if _, err := exec.LookPath(tc.tool); err != nil {
+			if tk.Strict() {
+				t.Fatalf("KH_STRICT=1 and %s is not installed", tc.tool)
+			}
 			t.Logf("skip %s: not installed", tc.tool)
 			continue
 		}
@@ -454,12 +452,10 @@ func TestRunningHost(t *testing.T) {
 // kernel's kheaders archive.
 func kheadersAutoconf(t *testing.T, dir, arch string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("tar"); err != nil {
-		t.Skip("needs tar")
-	}
+	tk.NeedTool(t, "tar")
 	out, err := exec.Command("tar", "-xJf", filepath.Join(dir, arch, "kheaders.tar.xz"), "-O", "./include/generated/autoconf.h").Output()
 	if err != nil {
-		t.Skipf("cannot read autoconf.h from kheaders.tar.xz: %v", err)
+		t.Fatalf("cannot read autoconf.h from kheaders.tar.xz: %v", err)
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package vmtest
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"bytes"
 	"compress/gzip"
 	"io"
@@ -14,9 +16,7 @@ import (
 // TestInitramfs writes an archive and reads it back with GNU cpio, an
 // independent implementation of the newc format.
 func TestInitramfs(t *testing.T) {
-	if _, err := exec.LookPath("cpio"); err != nil {
-		t.Skip("cpio not installed (Debian package cpio)")
-	}
+	testkernel.NeedTool(t, "cpio")
 	dir := t.TempDir()
 	host := filepath.Join(dir, "prog")
 	if err := os.WriteFile(host, []byte("#!binary\x00\x01"), 0o755); err != nil {

@@ -1,6 +1,8 @@
 package vmtest_test
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -324,7 +326,7 @@ func TestBootFailure(t *testing.T) {
 	}
 	_, err := harness.Start(t.Context(), vmtest.Config{Kernel: k, Cmdline: "rdinit=/nonexistent"}, dir)
 	if errors.Is(err, vmtest.ErrUnavailable) {
-		t.Skipf("vmtest: %v", err)
+		testkernel.Skip(t, "vmtest: %v", err)
 	}
 	if !errors.Is(err, vmtest.ErrVMExited) || !strings.Contains(err.Error(), "guest kernel panicked: Kernel panic - not syncing: No working init found") {
 		t.Fatalf("boot without init: err = %v", err)

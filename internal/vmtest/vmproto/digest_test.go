@@ -1,6 +1,8 @@
 package vmproto
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -104,9 +106,7 @@ func TestTreeDigestSensitivity(t *testing.T) {
 // TestTreeDigestTar checks the host use: a tree unpacked by tar(1) digests
 // like the tree it was made from.
 func TestTreeDigestTar(t *testing.T) {
-	if _, err := exec.LookPath("tar"); err != nil {
-		t.Skip("tar not installed")
-	}
+	testkernel.NeedTool(t, "tar")
 	root := mkTree(t)
 	want, err := TreeDigest(root, nil)
 	if err != nil {
