@@ -153,7 +153,8 @@ func TestFetchInGuest(t *testing.T) {
 }
 
 // TestBrokenKhFailsScenario1 shows that the harness catches a broken kh:
-// a kh built without the module-file source must fail scenario 1.
+// a kh built without the module-file source must fail scenario 1 (it
+// falls back to a BTF tree, which is not the module's).
 func TestBrokenKhFailsScenario1(t *testing.T) {
 	arch := vmtest.ARM64
 	k := vmtest.KernelFor(t, arch)
@@ -163,7 +164,7 @@ func TestBrokenKhFailsScenario1(t *testing.T) {
 		{Path: "/bin/kh", HostPath: broken, Mode: 0o755}, // replaces the real kh
 	}})
 	want := hostDigest(t, k)
-	expectFailure(t, "no kernel headers", func(tb testing.TB) { checkModuleFetch(tb, vm, k, want) })
+	expectFailure(t, "want the module file", func(tb testing.TB) { checkModuleFetch(tb, vm, k, want) })
 }
 
 // buildBrokenKh builds kh from a copy of the module in which Fetch never
