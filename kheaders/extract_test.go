@@ -184,6 +184,20 @@ func flip(data []byte, i int) []byte {
 	return out
 }
 
+// TestExtractDefaultFileLimit checks the default 256 MiB per-file limit
+// with a header that claims 300 MiB: refused at the header, before any
+// data is read or written.
+func TestExtractDefaultFileLimit(t *testing.T) {
+	var b bytes.Buffer
+	w := tar.NewWriter(&b)
+	w.WriteHeader(&tar.Header{Name: "include/huge.h", Typeflag: tar.TypeReg, Size: 300 << 20, Mode: 0o644})
+	w.Flush() // the header only: the data would never be read
+	_, _, _, err := extractInSandbox(t, xzCompress(t, b.Bytes()), DefaultLimits())
+	if err == nil || !strings.Contains(err.Error(), "file is 314572800 bytes (limit 268435456)") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestExtractCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
