@@ -223,14 +223,19 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 	// 3. The kheaders module on disk.
 	mods := kmod.Find(root, release, "kheaders")
 	for _, p := range mods {
-		m, err := kmod.Open(p)
-		if err != nil {
-			skip(p, err.Error())
-			continue
+		src := Source{Kind: SourceModule, Location: p}
+		key := SourceKey(root, src, release)
+		if !f.opts.LoadModule {
+			// The same file as last time (and so the same vermagic):
+			// no need to read it.
+			if t, ok := f.fromHint(key); ok && t.Release == release {
+				return t, nil
+			}
 		}
-		if m.Release() != release {
-			f.log.Warn("kheaders module does not match the running kernel", "module", p, "vermagic", m.Vermagic(), "running", release)
-			skip(p, fmt.Sprintf("built for %s, not the running %s", m.Release(), release))
+		m, why := checkModule(p, release)
+		if m == nil {
+			f.log.Warn("kheaders module not used", "module", p, "why", why)
+			skip(p, why)
 			continue
 		}
 		if f.opts.LoadModule {
@@ -243,11 +248,6 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 			}
 			return nil, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
 		}
-		src := Source{Kind: SourceModule, Location: p}
-		key := SourceKey(root, src, release)
-		if t, ok := f.fromHint(key); ok && t.Release == release {
-			return t, nil
-		}
 		f.log.Debug("source taken", "source", "module", "path", p, "vermagic", m.Vermagic())
 		a, err := archiveFromModule(m)
 		if err != nil {
@@ -257,11 +257,7 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 		return f.publish(ctx, a, key)
 	}
 	if len(mods) == 0 {
-		var dirs []string
-		for _, d := range kmod.Dirs(release) {
-			dirs = append(dirs, d)
-		}
-		skip("kheaders module", "not found in "+strings.Join(dirs, ", "))
+		skip("kheaders module", notFoundIn(release))
 	}
 
 	// 4. Filesystem headers, only when they provably match.
@@ -306,33 +302,67 @@ func (f *fetcher) trySysfs(ctx context.Context, path, release string) (*Tree, bo
 // tryBuildDir accepts /lib/modules/RELEASE/build only if it is a header
 // tree of the running kernel; otherwise it says why not.
 func (f *fetcher) tryBuildDir(ctx context.Context, dir, release string) (*Tree, string) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, "absent"
-	}
-	t, err := OpenDir(dir)
-	if err != nil {
-		return nil, err.Error()
-	}
-	if t.Release != release {
-		f.log.Warn("filesystem headers do not match the running kernel", "dir", dir, "headers", t.Release, "running", release)
-		return nil, fmt.Sprintf("holds headers of %s, not the running %s", t.Release, release)
-	}
-	if err := f.configAgrees(ctx, t, release); err != nil {
-		f.log.Warn("filesystem headers do not match the running kernel's configuration", "dir", dir, "err", err)
-		return nil, err.Error()
+	t, why, mismatch := checkBuildDir(ctx, f.opts.Root, dir, release, f.log)
+	if t == nil {
+		if mismatch {
+			f.log.Warn("filesystem headers do not match the running kernel", "dir", dir, "why", why)
+		}
+		return nil, why
 	}
 	f.log.Debug("source taken", "source", "dir", "path", dir)
 	return t, ""
+}
+
+// checkModule opens a kheaders module file and checks that it was built
+// for release; otherwise it says why not.
+func checkModule(path, release string) (*kmod.Module, string) {
+	m, err := kmod.Open(path)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if m.Release() != release {
+		return nil, fmt.Sprintf("built for %s, not the running %s", m.Release(), release)
+	}
+	return m, ""
+}
+
+func notFoundIn(release string) string {
+	return "not found in " + strings.Join(kmod.Dirs(release), ", ")
+}
+
+// checkBuildDir validates a filesystem header tree against the running
+// kernel: its release and, where the running kernel's configuration can
+// be read, its configuration. mismatch is set when the tree exists but
+// belongs to another kernel.
+func checkBuildDir(ctx context.Context, root, dir, release string, log *slog.Logger) (t *Tree, why string, mismatch bool) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, "absent", false
+	}
+	t, err := OpenDir(dir)
+	if err != nil {
+		return nil, err.Error(), false
+	}
+	if t.Release != release {
+		return nil, fmt.Sprintf("holds headers of %s, not the running %s", t.Release, release), true
+	}
+	if err := configAgrees(ctx, root, t, release, log); err != nil {
+		return nil, err.Error(), true
+	}
+	return t, "", false
 }
 
 // configAgrees checks a header tree's configuration (include/config/
 // auto.conf or include/generated/autoconf.h) against the running kernel's
 // (/proc/config.gz, else /boot/config-RELEASE or the configs module),
 // where the running kernel's can be found.
-func (f *fetcher) configAgrees(ctx context.Context, t *Tree, release string) error {
-	running, err := kconfig.Running(ctx, kconfig.Options{Root: f.opts.Root, Release: release, Logger: f.log})
+func configAgrees(ctx context.Context, root string, t *Tree, release string, log *slog.Logger) error {
+	running, err := kconfig.Running(ctx, kconfig.Options{Root: root, Release: release, Logger: log})
 	if err != nil {
-		f.log.Debug("no running kernel configuration to compare the headers with", "err", err)
+		if _, serr := os.Stat(kernel.Path(root, procConfig)); serr == nil {
+			// It exists but cannot be read: nothing proves a match.
+			return fmt.Errorf("cannot compare its configuration with the running kernel's: %w", err)
+		}
+		log.Debug("no running kernel configuration to compare the headers with", "err", err)
 		return nil
 	}
 	tree, err := kconfig.OpenTree(t.Path)

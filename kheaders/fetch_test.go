@@ -450,3 +450,42 @@ func TestNoSpace(t *testing.T) {
 		})
 	}
 }
+
+func TestSources(t *testing.T) {
+	dir := testkernel(t, "x86_64")
+	ko := readFile(t, filepath.Join(dir, "kheaders.ko"))
+	const rel = "6.1.192"
+	files := map[string][]byte{
+		"/lib/modules/" + rel + "/kernel/kernel/kheaders.ko": ko,
+		"/vendor_dlkm/lib/modules/kheaders.ko":               []byte("not a module"),
+		"/sys/kernel/btf/vmlinux":                            readFile(t, filepath.Join(dir, "vmlinux.btf")),
+	}
+	for k, v := range buildDirFiles("6.1.191") {
+		files["/lib/modules/"+rel+"/build/"+k] = v
+	}
+	got, err := Sources(context.Background(), Options{Root: fakeRoot(t, files), Release: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind   SourceKind
+		loc    string
+		usable bool
+		why    string
+	}{
+		{SourceSysfs, SysfsArchive, false, "absent"},
+		{SourceModule, "/lib/modules/" + rel + "/kernel/kernel/kheaders.ko", true, ""},
+		{SourceModule, "/vendor_dlkm/lib/modules/kheaders.ko", false, "not a kernel module"},
+		{SourceDir, "/lib/modules/" + rel + "/build", false, "holds headers of 6.1.191"},
+		{SourceBTF, "/sys/kernel/btf/vmlinux", true, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Sources = %+v", got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Source.Kind != w.kind || !strings.HasSuffix(g.Source.Location, w.loc) || g.Usable != w.usable || !strings.Contains(g.Why, w.why) {
+			t.Errorf("source %d = %+v, want %+v", i, g, w)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/kheaders"
 	"io"
 	"os"
 	"strings"
@@ -68,7 +69,7 @@ type Env struct {
 	AllowDisk bool
 
 	results map[string]Result
-	headers *headerSources
+	headers []kheaders.Candidate
 }
 
 // Path returns the path of the system file abs below Root.

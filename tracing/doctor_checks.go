@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/kheaders"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,79 +63,88 @@ func probeKernel(_ context.Context, env *Env) Result {
 	return ok("%s, %s (arch %s)", env.Uname.Release, env.Uname.Machine, kernel.SrcArch(env.Uname.Machine))
 }
 
-// Header sources. This is the one place doctor looks for kernel
-// headers; the kheaders package's source probing can replace it.
+// Header sources, evaluated by the kheaders package exactly as kh fetch
+// would: module vermagic, and the filesystem headers' release and
+// configuration, are checked.
 
-// headerSources is where a kernel's headers can come from.
-type headerSources struct {
-	sysfs        string   // /sys/kernel/kheaders.tar.xz, if present
-	modules      []string // kheaders module files on disk
-	buildDir     string   // /lib/modules/RELEASE/build, if it is a directory
-	buildRelease string   // UTS_RELEASE of buildDir, "" when unreadable
+// headerSources returns the running kernel's header sources, evaluated
+// once per report.
+func headerSources(ctx context.Context, env *Env) []kheaders.Candidate {
+	if env.headers == nil {
+		c, err := kheaders.Sources(ctx, kheaders.Options{Root: env.Root, Release: env.Uname.Release})
+		if err != nil {
+			c = []kheaders.Candidate{}
+		}
+		env.headers = c
+	}
+	return env.headers
 }
 
-var utsRelease = regexp.MustCompile(`#define\s+UTS_RELEASE\s+"([^"]*)"`)
-
-// probeHeaderSources finds the header sources of the running kernel.
-func probeHeaderSources(env *Env) *headerSources {
-	if env.headers != nil {
-		return env.headers
-	}
-	hs := &headerSources{}
-	if env.exists("/sys/kernel/kheaders.tar.xz") {
-		hs.sysfs = "/sys/kernel/kheaders.tar.xz"
-	}
-	for _, p := range kmod.Find(env.Root, env.Uname.Release, "kheaders") {
-		hs.modules = append(hs.modules, strings.TrimPrefix(p, strings.TrimSuffix(env.Root, "/")))
-	}
-	build := "/lib/modules/" + env.Uname.Release + "/build"
-	if fi, err := os.Stat(env.Path(build)); err == nil && fi.IsDir() {
-		hs.buildDir = build
-		if b, err := os.ReadFile(env.Path(build + "/include/generated/utsrelease.h")); err == nil {
-			if m := utsRelease.FindSubmatch(b); m != nil {
-				hs.buildRelease = string(m[1])
-			}
+// firstSource returns the first candidate of a kind that is usable, else
+// the first of that kind.
+func firstSource(cands []kheaders.Candidate, kind kheaders.SourceKind) (kheaders.Candidate, bool) {
+	var first *kheaders.Candidate
+	for i, c := range cands {
+		if c.Source.Kind != kind {
+			continue
+		}
+		if c.Usable {
+			return c, true
+		}
+		if first == nil {
+			first = &cands[i]
 		}
 	}
-	env.headers = hs
-	return hs
+	if first == nil {
+		return kheaders.Candidate{}, false
+	}
+	return *first, false
 }
 
-func (hs *headerSources) kheaders() bool { return hs.sysfs != "" || len(hs.modules) > 0 }
-
-func (hs *headerSources) build(release string) bool {
-	return hs.buildDir != "" && hs.buildRelease == release
+// haveHeaders reports whether kh fetch would find a real header tree.
+func haveHeaders(cands []kheaders.Candidate) bool {
+	for _, c := range cands {
+		if c.Usable && c.Source.Kind != kheaders.SourceBTF {
+			return true
+		}
+	}
+	return false
 }
 
-func probeKheaders(_ context.Context, env *Env) Result {
-	hs := probeHeaderSources(env)
-	switch {
-	case hs.sysfs != "":
-		return ok("built in or loaded: %s", hs.sysfs)
-	case len(hs.modules) > 0:
-		return ok("module on disk: %s (kh reads it without loading it)", hs.modules[0])
-	case hs.build(env.Uname.Release):
+func probeKheaders(ctx context.Context, env *Env) Result {
+	cands := headerSources(ctx, env)
+	if c, usable := firstSource(cands, kheaders.SourceSysfs); usable {
+		return ok("built in or loaded: %s", c.Source.Location)
+	}
+	mod, modOK := firstSource(cands, kheaders.SourceModule)
+	if modOK {
+		return ok("module on disk: %s (kh reads it without loading it)", mod.Source.Location)
+	}
+	if _, buildOK := firstSource(cands, kheaders.SourceDir); buildOK {
 		return ok("absent (the build headers serve instead)")
+	}
+	if mod.Why != "" && !strings.HasPrefix(mod.Why, "not found") {
+		return warn(fmt.Sprintf("module %s unusable: %s", mod.Source.Location, mod.Why),
+			"install the kheaders module built with this kernel")
 	}
 	return warn("absent: no /sys/kernel/kheaders.tar.xz and no kheaders module on disk",
 		"build the kernel with CONFIG_IKHEADERS=y (or =m and install kheaders.ko); until then BCC has no headers")
 }
 
-func probeBuildHeaders(_ context.Context, env *Env) Result {
-	hs := probeHeaderSources(env)
+func probeBuildHeaders(ctx context.Context, env *Env) Result {
+	cands := headerSources(ctx, env)
 	rel := env.Uname.Release
 	install := fmt.Sprintf("install the headers of %s (Debian/Ubuntu: apt install linux-headers-%s)", rel, rel)
+	c, usable := firstSource(cands, kheaders.SourceDir)
 	switch {
-	case hs.buildDir == "" && hs.kheaders():
+	case usable:
+		return ok("%s (release and configuration match)", c.Source.Location)
+	case c.Why == "absent" && haveHeaders(cands):
 		return ok("absent (kheaders serve instead)")
-	case hs.buildDir == "":
+	case c.Why == "absent":
 		return warn(fmt.Sprintf("absent: no /lib/modules/%s/build", rel), install)
-	case hs.buildRelease == "":
-		return warn(hs.buildDir+" has no include/generated/utsrelease.h (not a prepared build tree)", install)
-	case hs.buildRelease != rel:
-		return warn(fmt.Sprintf("%s is for %s, not %s", hs.buildDir, hs.buildRelease, rel), install+"; tools would compile against the wrong headers")
 	}
-	return ok("%s (UTS_RELEASE matches)", hs.buildDir)
+	return warn(fmt.Sprintf("%s: %s", c.Source.Location, c.Why), install+"; tools would compile against the wrong headers")
 }
 
 func probeBTF(_ context.Context, env *Env) Result {
@@ -166,10 +176,9 @@ func probeModuleBTF(_ context.Context, env *Env) Result {
 	return ok("%d modules with BTF, %d modules loaded", n, loaded)
 }
 
-func probeKernelTypes(_ context.Context, env *Env) Result {
+func probeKernelTypes(ctx context.Context, env *Env) Result {
 	btfOK := env.exists("/sys/kernel/btf/vmlinux")
-	hs := probeHeaderSources(env)
-	headers := hs.kheaders() || hs.build(env.Uname.Release)
+	headers := haveHeaders(headerSources(ctx, env))
 	switch {
 	case btfOK && headers:
 		return ok("BTF and headers: CO-RE, bpftrace and BCC can work")

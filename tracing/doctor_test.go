@@ -1,7 +1,10 @@
 package tracing
 
 import (
+	"github.com/khtool/kh/internal/testkernel"
+
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,6 +78,14 @@ const fakeRelease = "6.1.192-kh"
 
 // fakeRoot writes files below a new directory; contents maps a path to
 // its content.
+func gzipString(s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
 func fakeRoot(t *testing.T, contents map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
@@ -99,20 +110,23 @@ func goodRoot(t *testing.T) (string, *fakeSystem) {
 			"32 22 0:8 / /sys/fs/bpf rw - bpf bpf rw\n" +
 			"33 22 0:9 / /sys/kernel/security rw - securityfs securityfs rw\n",
 		"proc/filesystems": "nodev\tsysfs\nnodev\ttracefs\nnodev\tdebugfs\nnodev\tbpf\nnodev\tsecurityfs\n",
-		"proc/config.gz":   "x",
+		"proc/config.gz":   gzipString("CONFIG_BPF=y\nCONFIG_KPROBES=y\n"),
 		"proc/modules":     "kheaders 4096 0 - Live 0x0\n",
-		"proc/sys/kernel/unprivileged_bpf_disabled":                            "2\n",
-		"proc/sys/kernel/perf_event_paranoid":                                  "2\n",
-		"proc/sys/kernel/kptr_restrict":                                        "0\n",
-		"proc/sys/net/core/bpf_jit_enable":                                     "1\n",
-		"sys/kernel/kheaders.tar.xz":                                           "x",
-		"sys/kernel/btf/vmlinux":                                               "x",
-		"sys/kernel/btf/kheaders":                                              "x",
-		"sys/kernel/security/lockdown":                                         "[none] integrity confidentiality\n",
-		"sys/bus/event_source/devices/kprobe/type":                             "6\n",
-		"sys/kernel/tracing/kprobe_events":                                     "",
-		"sys/kernel/tracing/events/syscalls/enable":                            "0\n",
-		"lib/modules/" + fakeRelease + "/build/include/generated/utsrelease.h": `#define UTS_RELEASE "` + fakeRelease + `"` + "\n",
+		"proc/sys/kernel/unprivileged_bpf_disabled":                                "2\n",
+		"proc/sys/kernel/perf_event_paranoid":                                      "2\n",
+		"proc/sys/kernel/kptr_restrict":                                            "0\n",
+		"proc/sys/net/core/bpf_jit_enable":                                         "1\n",
+		"sys/kernel/kheaders.tar.xz":                                               "x",
+		"sys/kernel/btf/vmlinux":                                                   "x",
+		"sys/kernel/btf/kheaders":                                                  "x",
+		"sys/kernel/security/lockdown":                                             "[none] integrity confidentiality\n",
+		"sys/bus/event_source/devices/kprobe/type":                                 "6\n",
+		"sys/kernel/tracing/kprobe_events":                                         "",
+		"sys/kernel/tracing/events/syscalls/enable":                                "0\n",
+		"lib/modules/" + fakeRelease + "/build/include/generated/utsrelease.h":     `#define UTS_RELEASE "` + fakeRelease + `"` + "\n",
+		"lib/modules/" + fakeRelease + "/build/include/generated/autoconf.h":       "#define CONFIG_BPF 1\n#define CONFIG_KPROBES 1\n",
+		"lib/modules/" + fakeRelease + "/build/include/linux/kconfig.h":            "\n",
+		"lib/modules/" + fakeRelease + "/build/arch/x86/include/generated/asm/x.h": "\n",
 		"run/.keep": "",
 	})
 	sys := &fakeSystem{root: root, release: fakeRelease, caps: 1<<capSysAdmin | 1<<capBPF | 1<<capPerfmon | 1<<capSyslog,
@@ -244,14 +258,27 @@ func TestDoctorRootChecks(t *testing.T) {
 		}
 	})
 	t.Run("kheaders-module", func(t *testing.T) {
+		// The test kernel's real kheaders.ko, first on a kernel it was
+		// not built for (vermagic 6.1.192), then on its own.
+		kodata, err := os.ReadFile(testkernel.File(t, "x86_64", "kheaders.ko"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		root, sys := goodRoot(t)
 		os.Remove(filepath.Join(root, "sys/kernel/kheaders.tar.xz"))
 		os.RemoveAll(filepath.Join(root, "lib/modules", fakeRelease, "build"))
-		ko := filepath.Join(root, "lib/modules", fakeRelease, "kernel/kernel/kheaders.ko.xz")
-		os.MkdirAll(filepath.Dir(ko), 0o755)
-		os.WriteFile(ko, []byte("x"), 0o644)
+		for _, rel := range []string{fakeRelease, "6.1.192"} {
+			ko := filepath.Join(root, "lib/modules", rel, "kernel/kernel/kheaders.ko")
+			os.MkdirAll(filepath.Dir(ko), 0o755)
+			os.WriteFile(ko, kodata, 0o644)
+		}
 		rep, _ := Doctor(context.Background(), DoctorOptions{Root: root, System: sys})
-		if c := check(rep, "kheaders"); c.Status != StatusOK || !strings.Contains(c.Value, "/lib/modules/"+fakeRelease+"/kernel/kernel/kheaders.ko.xz") {
+		if c := check(rep, "kheaders"); c.Status != StatusWarn || !strings.Contains(c.Value, "built for 6.1.192, not the running "+fakeRelease) {
+			t.Errorf("kheaders for another kernel: %s %q", c.Status, c.Value)
+		}
+		sys.release = "6.1.192"
+		rep, _ = Doctor(context.Background(), DoctorOptions{Root: root, System: sys})
+		if c := check(rep, "kheaders"); c.Status != StatusOK || !strings.Contains(c.Value, "/lib/modules/6.1.192/kernel/kernel/kheaders.ko") {
 			t.Errorf("kheaders %s %q", c.Status, c.Value)
 		}
 		if c := check(rep, "build-headers"); c.Status != StatusOK {

@@ -1,14 +1,15 @@
 package tracing
 
 import (
-	"bufio"
+	"context"
+	"github.com/khtool/kh/kconfig"
+
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,6 @@ import (
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 
-	"github.com/khtool/kh/internal/decompress"
 	"github.com/khtool/kh/internal/kernel"
 )
 
@@ -295,70 +295,29 @@ func (kc *kconfigResolver) resolve(dst []byte, v *btf.Var, weak bool) error {
 	return putKconfigValue(dst, v.Type, raw)
 }
 
-// kernelConfig reads the kernel config once.
+// kernelConfig reads the kernel config once: the file given (any
+// source kconfig.Open reads: .config, config.gz, a kernel image...), or
+// the running kernel's (/proc/config.gz, /boot/config-RELEASE, the
+// configs module).
 func (kc *kconfigResolver) kernelConfig() (map[string]string, string, error) {
 	if kc.loaded {
 		return kc.config, kc.configFrom, kc.configErr
 	}
 	kc.loaded = true
-	paths := []string{kc.configPath}
-	if kc.configPath == "" {
-		paths = []string{"/proc/config.gz"}
-		if u, err := kernel.Running(); err == nil {
-			paths = append(paths, "/boot/config-"+u.Release)
-		}
+	var cfg *kconfig.Config
+	var err error
+	if kc.configPath != "" {
+		cfg, err = kconfig.Open(context.Background(), kc.configPath)
+	} else {
+		cfg, err = kconfig.Running(context.Background(), kconfig.Options{Logger: kc.o.logger})
 	}
-	var errs []error
-	for _, p := range paths {
-		cfg, err := readKernelConfig(p)
-		if err == nil {
-			kc.config, kc.configFrom = cfg, p
-			kc.o.logger.Debug("kernel config", "file", p, "options", len(cfg))
-			return kc.config, kc.configFrom, nil
-		}
-		errs = append(errs, err)
-	}
-	kc.configErr = fmt.Errorf("no kernel config for __kconfig externs: %w", errors.Join(errs...))
-	return nil, "", kc.configErr
-}
-
-// maxConfigSize caps a kernel config, compressed or not.
-const maxConfigSize = 64 << 20
-
-// readKernelConfig reads a kernel .config, plain or compressed (gzip, xz,
-// zstd), into a map from option name (CONFIG_FOO) to its raw value (y, m,
-// 42, "text" with its quotes). Options that are "not set" are absent.
-func readKernelConfig(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		kc.configErr = fmt.Errorf("no kernel config for __kconfig externs: %w", err)
+		return nil, "", kc.configErr
 	}
-	if f := decompress.Sniff(data); f != decompress.None {
-		if data, err = decompress.Decode(f, data, maxConfigSize); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	cfg := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "CONFIG_") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || v == "" {
-			return nil, fmt.Errorf("%s: malformed line %q", path, line)
-		}
-		cfg[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(cfg) == 0 {
-		return nil, fmt.Errorf("%s: no CONFIG_ options", path)
-	}
-	return cfg, nil
+	kc.config, kc.configFrom = cfg.Map(), cfg.Source.Location
+	kc.o.logger.Debug("kernel config", "from", kc.configFrom, "options", len(kc.config))
+	return kc.config, kc.configFrom, nil
 }
 
 // kernelVersionCode is KERNEL_VERSION(a, b, c) of a release such as

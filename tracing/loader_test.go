@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -136,41 +135,6 @@ func TestPutKconfigValue(t *testing.T) {
 		if !bytes.Equal(dst[:len(c.want)], c.want) {
 			t.Errorf("%v = %s: wrote %x, want %x", c.typ, c.raw, dst[:len(c.want)], c.want)
 		}
-	}
-}
-
-func TestReadKernelConfig(t *testing.T) {
-	dir := t.TempDir()
-	text := "#\n# comment\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_HZ=250\nCONFIG_S=\"x y\"\n"
-	plain := filepath.Join(dir, "config")
-	os.WriteFile(plain, []byte(text), 0o644)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(text))
-	zw.Close()
-	packed := filepath.Join(dir, "config.gz")
-	os.WriteFile(packed, gz.Bytes(), 0o644)
-	for _, p := range []string{plain, packed} {
-		cfg, err := readKernelConfig(p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if cfg["CONFIG_A"] != "y" || cfg["CONFIG_HZ"] != "250" || cfg["CONFIG_S"] != `"x y"` || len(cfg) != 3 {
-			t.Errorf("%s: %v", p, cfg)
-		}
-		if _, ok := cfg["CONFIG_B"]; ok {
-			t.Errorf("%s: unset option present", p)
-		}
-	}
-	bad := filepath.Join(dir, "bad")
-	os.WriteFile(bad, []byte("CONFIG_X\n"), 0o644)
-	if _, err := readKernelConfig(bad); err == nil {
-		t.Error("malformed config: no error")
-	}
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
-	if _, err := readKernelConfig(empty); err == nil {
-		t.Error("config without options: no error")
 	}
 }
 

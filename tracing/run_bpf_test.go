@@ -1,6 +1,8 @@
 package tracing
 
 import (
+	"github.com/khtool/kh/kconfig"
+
 	"bytes"
 	"context"
 	"errors"
@@ -516,10 +518,11 @@ func TestRunKconfig(t *testing.T) {
 	requireBPF(t)
 
 	t.Run("running", func(t *testing.T) {
-		cfg, err := readKernelConfig("/proc/config.gz")
+		running, err := kconfig.Running(context.Background(), kconfig.Options{})
 		if err != nil {
-			t.Skipf("no /proc/config.gz: %v", err)
+			t.Skipf("no kernel config: %v", err)
 		}
+		cfg := running.Map()
 		var u unix.Utsname
 		unix.Uname(&u)
 		rec := kconfigRecord(t, LoadOptions{})
