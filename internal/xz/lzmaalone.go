@@ -170,22 +170,10 @@ func (r *Reader) fillLZMA() error {
 			err = lzmaError(ErrCorrupt, "LZMA data runs past the declared uncompressed size")
 		}
 	}
-	n := r.op - start
-	r.total += int64(n)
-	outEnd := r.op
-	if r.lim.MaxOutput > 0 && r.total > r.lim.MaxOutput {
-		outEnd -= int(r.total - r.lim.MaxOutput)
-		err = r.outputLimit()
-	}
-	if err != nil {
-		if outEnd <= start {
-			return err
-		}
-		r.pending = err
-	}
-	r.out = r.win[start:outEnd]
+	r.total += int64(r.op - start)
+	r.out = r.win[start:r.op]
 	r.s.info.UncompressedSize = r.total
-	return nil
+	return r.capOutput(err)
 }
 
 // endLZMA verifies the end of a .lzma stream: after its end marker, or

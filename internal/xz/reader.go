@@ -20,6 +20,8 @@ const (
 	// winSlack is the room past the usable window that a match started
 	// just before the usable end may need.
 	winSlack = maxMatch + 64
+	// outputMargin is how far past Limits.MaxOutput a window reaches.
+	outputMargin = 64
 )
 
 var crc64Table = crc64.MakeTable(crc64.ECMA)
@@ -76,6 +78,7 @@ type Reader struct {
 	needProps bool      // the next LZMA chunk must set properties
 	blockOut  int64     // bytes decoded in this block
 	total     int64     // bytes decoded in all blocks
+	emitted   int64     // bytes made ready in out: total, less what a BCJ filter holds back
 
 	// modePrefix: where the next block header or the index starts, and
 	// what the blocks so far would be in the index.
@@ -252,8 +255,8 @@ func windowFor(dict uint32, size int64, lim Limits) int64 {
 	if size >= 0 {
 		w = min(w, size)
 	}
-	if lim.MaxOutput > 0 {
-		w = min(w, lim.MaxOutput+1)
+	if lim.MaxOutput > 0 && lim.MaxOutput < w-outputMargin {
+		w = lim.MaxOutput + outputMargin
 	}
 	return w
 }
@@ -334,7 +337,7 @@ func (r *Reader) fill() error {
 		if r.blockEnd {
 			if r.tail > 0 {
 				r.flushFilter()
-				return nil
+				return r.capOutput(nil)
 			}
 			if err := r.finishBlock(); err != nil {
 				return blockError(r.blk+1, err)
@@ -391,21 +394,29 @@ func (r *Reader) fill() error {
 		n := r.op - start
 		r.blockOut += int64(n)
 		r.total += int64(n)
-		end := r.op
-		if r.lim.MaxOutput > 0 && r.total > r.lim.MaxOutput {
-			end -= int(r.total - r.lim.MaxOutput)
-			err = r.outputLimit()
-		}
-		if err != nil {
-			// Return what was decoded before the error first.
-			if end <= start {
-				return err
-			}
-			r.pending = err
-		}
-		r.emit(start, end)
-		return nil
+		r.emit(start, r.op)
+		return r.capOutput(err)
 	}
+}
+
+// capOutput counts the output just made ready in r.out against
+// Limits.MaxOutput, and cuts it at the limit. If that or err, an error
+// of the step that produced the output, ends decoding, it makes the
+// error pending: returned after the output that precedes it.
+func (r *Reader) capOutput(err error) error {
+	r.emitted += int64(len(r.out))
+	if r.lim.MaxOutput > 0 && r.emitted > r.lim.MaxOutput {
+		r.out = r.out[:int64(len(r.out))-(r.emitted-r.lim.MaxOutput)]
+		r.emitted = r.lim.MaxOutput
+		err = r.outputLimit()
+	}
+	if err != nil {
+		if len(r.out) == 0 {
+			return err
+		}
+		r.pending = err
+	}
+	return nil
 }
 
 // outputLimit is the error for output beyond Limits.MaxOutput.
@@ -544,7 +555,7 @@ func (r *Reader) readBlockHeader() (blockInfo, error) {
 // setWindow makes the window ready for a block or stream that needs
 // full bytes of it (checked with checkWindow). Where the output size is
 // not known (grow), the window starts smaller, at four times the rest
-// of the input (decoding to 4 MiB at least), and grows when it fills:
+// of the input (at least one decoding step), and grows when it fills:
 // a caller that stops reading early, as in a search of a kernel image,
 // then neither allocates nor clears the whole window.
 func (r *Reader) setWindow(full int, grow bool, input int) {
@@ -554,7 +565,7 @@ func (r *Reader) setWindow(full int, grow bool, input int) {
 	}
 	n := full
 	if grow {
-		n = min(full, max(4<<20, 4*input))
+		n = min(full, max(decodeStep, 4*input))
 	}
 	if r.win != nil && r.usable >= n {
 		return

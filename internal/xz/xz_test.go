@@ -219,7 +219,7 @@ func wantErr(t *testing.T, err, kind error, msg string) {
 		t.Fatalf("no error, want %v %q", kind, msg)
 	}
 	s := err.Error()
-	if !errors.Is(err, kind) || !strings.Contains(s, msg) || !strings.HasPrefix(s, "xz: ") || strings.Contains(s, "\n") {
+	if !errors.Is(err, kind) || !strings.Contains(s, msg) || !strings.HasPrefix(s, "xz: ") && !strings.HasPrefix(s, "lzma: ") || strings.Contains(s, "\n") {
 		t.Fatalf("error %q (%T), want %v containing %q", s, err, kind, msg)
 	}
 }
