@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-
 	"math"
 
 	"github.com/khtool/kh/internal/xz"

@@ -37,22 +37,6 @@ func machineCode(t *testing.T, n int) []byte {
 // decodes.
 var bcjFlags = []string{"--x86", "--powerpc", "--arm", "--armthumb", "--arm64", "--sparc"}
 
-// readAllBy decodes everything r returns with Read calls of n bytes.
-func readAllBy(r io.Reader, n int) ([]byte, error) {
-	var out []byte
-	buf := make([]byte, n)
-	for {
-		k, err := r.Read(buf)
-		out = append(out, buf[:k]...)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-	}
-}
-
 // TestBCJAgainstXZTool decodes what the xz tool writes with each BCJ
 // filter (with and without a start offset, in one block and in several),
 // through NewReader and NewPrefixReader, with WriteTo and with small
@@ -183,5 +167,31 @@ func TestBCJMaxOutput(t *testing.T) {
 	}
 	if got, _, err := decodePrefix(z, Limits{AllowBCJ: true, MaxOutput: int64(len(code))}); err != nil || !bytes.Equal(got, code) {
 		t.Errorf("MaxOutput = the size: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestKernelFormatFixtures decodes the committed BCJ and .lzma fixtures
+// (the seeds of FuzzPrefix), so that they are checked without the xz
+// tool too.
+func TestKernelFormatFixtures(t *testing.T) {
+	mixed := mustRead(t, "mixed.bin")
+	for _, c := range []struct {
+		file  string
+		plain []byte
+	}{
+		{"x86.xz", mixed[19000:23000]},
+		{"arm64.xz", mixed[19000:23000]},
+	} {
+		data := mustRead(t, c.file)
+		if got, err := decodeAll(data, Limits{AllowBCJ: true}); err != nil || !bytes.Equal(got, c.plain) {
+			t.Errorf("%s: NewReader: %d bytes, %v", c.file, len(got), err)
+		}
+		if got, _, err := decodePrefix(append(data, 1, 2, 3), Limits{AllowBCJ: true}); err != nil || !bytes.Equal(got, c.plain) {
+			t.Errorf("%s: NewPrefixReader: %d bytes, %v", c.file, len(got), err)
+		}
+	}
+	data := mustRead(t, "text.lzma")
+	if got, info, err := decodeLZMA(append(data, 1, 2, 3), Limits{}); err != nil || !bytes.Equal(got, mustRead(t, "text.txt")) || info.CompressedSize != int64(len(data)) {
+		t.Errorf("text.lzma: %d bytes, %v, %+v", len(got), err, info)
 	}
 }

@@ -135,12 +135,9 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 }
 
 func inspect(data []byte, lim Limits) (*stream, error) {
-	checkType, err := parseStreamHeader(data)
+	checkType, err := parseStreamHeader(data, lim)
 	if err != nil {
 		return nil, err
-	}
-	if lim.RequireCheck && checkType == checkNone {
-		return nil, newError(ErrLimit, "stream has no integrity check (check type none)")
 	}
 	// Strip stream padding: whole groups of four zero bytes. A footer
 	// ends in "YZ", so the padding is unambiguous.
@@ -195,9 +192,9 @@ func findStreamEnd(data []byte, checkType byte, lim Limits) int {
 	return 0
 }
 
-// parseStreamHeader checks the stream header at the start of data and
-// returns the check type.
-func parseStreamHeader(data []byte) (byte, error) {
+// parseStreamHeader checks the stream header at the start of data, and
+// its check type against lim, and returns the check type.
+func parseStreamHeader(data []byte, lim Limits) (byte, error) {
 	n := min(len(data), len(headerMagic))
 	if !bytes.Equal(data[:n], headerMagic[:n]) {
 		return 0, newError(ErrFormat, "not an xz stream (bad magic)")
@@ -215,6 +212,9 @@ func parseStreamHeader(data []byte) (byte, error) {
 	t := flags[1] & 0x0f
 	if _, ok := checkNames[t]; !ok {
 		return 0, newError(ErrUnsupported, "unsupported check type %#x", t)
+	}
+	if lim.RequireCheck && t == checkNone {
+		return 0, newError(ErrLimit, "stream has no integrity check (check type none)")
 	}
 	return t, nil
 }

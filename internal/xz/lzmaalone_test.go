@@ -15,13 +15,7 @@ import (
 // decodeLZMA decodes the .lzma stream at the start of data with
 // NewLZMAReader and WriteTo.
 func decodeLZMA(data []byte, lim Limits) ([]byte, Info, error) {
-	r, err := NewLZMAReader(data, lim)
-	if err != nil {
-		return nil, Info{}, err
-	}
-	var b bytes.Buffer
-	_, err = r.WriteTo(&b)
-	return b.Bytes(), r.Info(), err
+	return drain(NewLZMAReader(data, lim))
 }
 
 // lzmaHeader returns a .lzma header; size < 0 means unknown.

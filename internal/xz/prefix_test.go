@@ -12,13 +12,7 @@ import (
 // decodePrefix decodes the stream at the start of data with
 // NewPrefixReader and WriteTo.
 func decodePrefix(data []byte, lim Limits) ([]byte, Info, error) {
-	r, err := NewPrefixReader(data, lim)
-	if err != nil {
-		return nil, Info{}, err
-	}
-	var b bytes.Buffer
-	_, err = r.WriteTo(&b)
-	return b.Bytes(), r.Info(), err
+	return drain(NewPrefixReader(data, lim))
 }
 
 // TestPrefixFixtures: NewPrefixReader decodes every fixture, followed by
@@ -90,15 +84,8 @@ func TestPrefixAgainstXZTool(t *testing.T) {
 func TestPrefixTruncation(t *testing.T) {
 	for _, name := range []string{"text-kmod.xz", "mixed-blocks.xz", "empty.xz"} {
 		orig := mustRead(t, name)
-		// Every length of the small fixtures; a prime stride through the
-		// larger one, and its last bytes (the index and the footer).
-		step := 1
-		if len(orig) > 16<<10 {
-			step = 7
-		}
-		if testing.Short() {
-			step = 37
-		}
+		// And every one of the last bytes (the index and the footer).
+		step := flipStep(len(orig))
 		for n := 0; n < len(orig); n = min(n+step, max(n+1, len(orig)-64)) {
 			_, _, err := decodePrefix(orig[:n], Limits{})
 			if !errors.Is(err, ErrTruncated) {
@@ -114,14 +101,7 @@ func TestPrefixTruncation(t *testing.T) {
 func TestPrefixByteFlips(t *testing.T) {
 	for _, name := range []string{"text-crc64.xz", "text-kmod.xz", "mixed-blocks.xz", "empty.xz"} {
 		orig := mustRead(t, name)
-		step := 1
-		if len(orig) > 16<<10 {
-			step = 7
-		}
-		if testing.Short() {
-			step = 37
-		}
-		for i := 0; i < len(orig); i += step {
+		for i := 0; i < len(orig); i += flipStep(len(orig)) {
 			data := append(bytes.Clone(orig), "trailing data"...)
 			data[i] ^= 0x01
 			_, _, err := decodePrefix(data, Limits{})

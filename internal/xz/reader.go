@@ -156,12 +156,9 @@ func NewReader(data []byte, lim Limits) (*Reader, error) {
 // allocated then (about its dictionary size, twice that at most plus
 // 256 KiB, less with Limits.MaxOutput).
 func NewPrefixReader(data []byte, lim Limits) (*Reader, error) {
-	checkType, err := parseStreamHeader(data)
+	checkType, err := parseStreamHeader(data, lim)
 	if err != nil {
 		return nil, err
-	}
-	if lim.RequireCheck && checkType == checkNone {
-		return nil, newError(ErrLimit, "stream has no integrity check (check type none)")
 	}
 	r := &Reader{
 		data: data,
@@ -204,7 +201,8 @@ func NewParallelReader(data []byte, lim Limits) (*Reader, error) {
 }
 
 // Close ends the checking goroutine of a Reader from NewParallelReader;
-// for one from NewReader it does nothing. The Reader must not be used
+// for the other Readers it does nothing. It may be called at any point,
+// also before the end of the stream. The Reader must not be used
 // afterwards.
 func (r *Reader) Close() error {
 	if r.jobs != nil {
@@ -245,7 +243,9 @@ func (r *Reader) Info() Info { return r.s.info }
 // of dict bytes for an output of size bytes (-1: unknown): the
 // dictionary (at most the output) plus as much room again (at least
 // decodeStep), or the whole output if that is smaller. A window need not
-// hold more than lim.MaxOutput+1 bytes: decoding fails at that size.
+// hold much more than lim.MaxOutput bytes, since decoding fails past
+// that; the margin lets a BCJ filter see the instruction that crosses
+// the limit.
 func windowFor(dict uint32, size int64, lim Limits) int64 {
 	hist := int64(dict)
 	if size >= 0 {
