@@ -121,8 +121,8 @@ func decodeUlikunitzLZMA(data []byte, max int64) ([]byte, error) {
 
 // xzToolRecognizes reports whether the xz tool takes data for a .lzma
 // stream at all: it requires a dictionary size of 2^n or 2^n + 2^(n-1)
-// and a known size under 256 GiB, to tell .lzma from other data, where
-// liblzma's decoder (and NewLZMAReader) take any.
+// (not 0) and a known size under 256 GiB, to tell .lzma from other data,
+// where liblzma's decoder (and NewLZMAReader) take any.
 func xzToolRecognizes(data []byte) bool {
 	dict := binary.LittleEndian.Uint32(data[1:5])
 	size := binary.LittleEndian.Uint64(data[5:13])
@@ -132,7 +132,7 @@ func xzToolRecognizes(data []byte) bool {
 	d |= d >> 4
 	d |= d >> 8
 	d |= d >> 16
-	return (dict == 1<<32-1 || d+1 == dict) && (size == 1<<64-1 || size < 1<<38)
+	return (dict == 1<<32-1 || dict != 0 && d+1 == dict) && (size == 1<<64-1 || size < 1<<38)
 }
 
 // liblzmaLZMA decodes a .lzma stream with the xz tool (ignoring what
