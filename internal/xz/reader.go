@@ -554,8 +554,9 @@ func (r *Reader) readBlockHeader() (blockInfo, error) {
 
 // setWindow makes the window ready for a block or stream that needs
 // full bytes of it (checked with checkWindow). Where the output size is
-// not known (grow), the window starts smaller, at four times the rest
-// of the input (at least one decoding step), and grows when it fills:
+// not known (grow), the window starts smaller, at eight times the rest
+// of the input plus 1 MiB (kernels compress 4 to 6 times, so one
+// allocation usually does), and grows when it fills:
 // a caller that stops reading early, as in a search of a kernel image,
 // then neither allocates nor clears the whole window.
 func (r *Reader) setWindow(full int, grow bool, input int) {
@@ -565,7 +566,7 @@ func (r *Reader) setWindow(full int, grow bool, input int) {
 	}
 	n := full
 	if grow {
-		n = min(full, max(decodeStep, 4*input))
+		n = min(full, max(decodeStep, 8*input+1<<20))
 	}
 	if r.win != nil && r.usable >= n {
 		return
