@@ -8,6 +8,12 @@
 // may be compressed with (gzip, xz with BCJ filters, lzma, lz4 legacy
 // frames, lzo (lzop), zstd, bzip2) leniently: kernel images append their
 // decompressed size after the stream, so bytes after the end are ignored.
+//
+// xz and lzma are decoded by internal/xz: strictly (NewReader: the whole
+// stream, validated before decoding) for Decode, from the start of the
+// data (NewPrefixReader, NewLZMAReader) for NewReader and Head. Memory
+// for their dictionaries is bounded by the caller's output cap, not by
+// what a header declares.
 package decompress
 
 import (
@@ -16,9 +22,12 @@ import (
 	"fmt"
 	"io"
 
+	"math"
+	"strings"
+
+	"github.com/khtool/kh/internal/xz"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 )
 
 // Format is a compression format recognised by its magic bytes.
@@ -95,11 +104,7 @@ func Decode(f Format, data []byte, max int64) ([]byte, error) {
 		zr.Multistream(false)
 		r = zr
 	case XZ:
-		xr, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("xz: %w", err)
-		}
-		r = xr
+		return decodeXZ(data, max)
 	case Zstd:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max)))
 		if err != nil {
@@ -123,6 +128,51 @@ func Decode(f Format, data []byte, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("gzip: %d bytes of trailing data after the stream", br.Len())
 	}
 	return out, nil
+}
+
+// xzLimits are the limits of every xz and lzma decoder here: BCJ
+// filters are accepted (kernel images use them), and the dictionary size
+// is not limited on its own, since the decoder's window never exceeds
+// the output cap (MaxOutput, or the stream's size from its index).
+func xzLimits(maxOutput int64) xz.Limits {
+	return xz.Limits{MaxDict: math.MaxUint32, MaxOutput: maxOutput, AllowBCJ: true}
+}
+
+// decodeXZ decodes one whole xz stream (optionally followed by stream
+// padding), whose index must record at most max bytes.
+func decodeXZ(data []byte, max int64) ([]byte, error) {
+	r, err := xz.NewReader(data, xzLimits(0))
+	if err != nil {
+		return nil, err
+	}
+	size := r.Info().UncompressedSize
+	if size > max {
+		return nil, fmt.Errorf("xz: %w (%d bytes)", ErrTooLarge, size)
+	}
+	// The size is that of the index, which the decoder verifies; a lying
+	// index makes decoding fail, so do not trust it with much memory.
+	b := bytes.NewBuffer(make([]byte, 0, min(size, 64<<20)))
+	if _, err := r.WriteTo(b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// plusOne is n+1, or n if that would overflow.
+func plusOne(n int64) int64 {
+	if n == math.MaxInt64 {
+		return n
+	}
+	return n + 1
+}
+
+// prefixed wraps err with the format's name, unless its message already
+// starts with it (as internal/xz's do).
+func prefixed(f Format, err error) error {
+	if strings.HasPrefix(err.Error(), string(f)+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", f, err)
 }
 
 func readCapped(r io.Reader, max int64) ([]byte, error) {
@@ -149,9 +199,9 @@ func Head(f Format, data []byte, n int) ([]byte, error) {
 		}
 		r = zr
 	case XZ:
-		xr, err := xz.NewReader(bytes.NewReader(data))
+		xr, err := xz.NewPrefixReader(data, xzLimits(int64(n)))
 		if err != nil {
-			return nil, fmt.Errorf("xz: %w", err)
+			return nil, err
 		}
 		r = xr
 	case Zstd:
@@ -167,7 +217,7 @@ func Head(f Format, data []byte, n int) ([]byte, error) {
 	head := make([]byte, n)
 	m, err := io.ReadFull(r, head)
 	if err != nil && m == 0 {
-		return nil, fmt.Errorf("%s: %w", f, err)
+		return nil, prefixed(f, err)
 	}
 	return head[:m], nil
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 
+	"github.com/khtool/kh/internal/xz"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
@@ -35,7 +37,7 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 		zr.Multistream(false)
 		r = zr
 	case XZ:
-		xr, err := newXZReader(data, max)
+		xr, err := xz.NewPrefixReader(data, xzLimits(plusOne(max)))
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +55,12 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 		}
 		r = bzip2.NewReader(bytes.NewReader(data))
 	case LZMA:
-		lr, err := newLZMAReader(data, max)
+		if len(data) >= 13 {
+			if size := binary.LittleEndian.Uint64(data[5:13]); size != math.MaxUint64 && size > uint64(max) {
+				return nil, fmt.Errorf("lzma: %w (%d bytes)", ErrTooLarge, size)
+			}
+		}
+		lr, err := xz.NewLZMAReader(data, xzLimits(plusOne(max)))
 		if err != nil {
 			return nil, err
 		}
@@ -75,14 +82,14 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 	return &capReader{r: r, f: f, left: max}, nil
 }
 
-// CloseReader releases what a reader from NewReader holds: zstd's
-// decoder, and the goroutine that decodes xz ahead of the reader.
+// CloseReader releases what a reader from NewReader holds (zstd's
+// decoder).
 func CloseReader(r io.Reader) {
 	if c, ok := r.(*capReader); ok {
 		switch z := c.r.(type) {
 		case *zstdReader:
 			z.Close()
-		case *xzReader:
+		case *xz.Reader:
 			z.Close()
 		}
 	}
@@ -139,7 +146,7 @@ func (c *capReader) wrap(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: truncated stream: %w", c.f, err)
 	}
-	return fmt.Errorf("%s: %w", c.f, err)
+	return prefixed(c.f, err)
 }
 
 // HeaderOK reports whether data starts with a plausible stream header of

@@ -22,18 +22,26 @@ var (
 	// check that Limits.RequireCheck demands.
 	ErrLimit = errors.New("xz: limit exceeded")
 	// ErrUnsupported means the input uses a valid xz feature that this
-	// package does not implement: filters other than LZMA2, reserved
-	// check types, reserved flag bits.
+	// package does not implement or that the caller did not opt in to:
+	// filters other than LZMA2 (BCJ filters without Limits.AllowBCJ),
+	// reserved check types, reserved flag bits.
 	ErrUnsupported = errors.New("xz: unsupported feature")
 )
 
 // xzError is a one-line error message that wraps one of the sentinels.
+// Its message starts with "xz: ", or "lzma: " for a legacy .lzma stream.
 type xzError struct {
 	msg  string
 	kind error
+	lzma bool
 }
 
-func (e *xzError) Error() string { return "xz: " + e.msg }
+func (e *xzError) Error() string {
+	if e.lzma {
+		return "lzma: " + e.msg
+	}
+	return "xz: " + e.msg
+}
 func (e *xzError) Unwrap() error { return e.kind }
 
 func newError(kind error, format string, args ...any) error {
@@ -50,7 +58,7 @@ func errTruncated() error { return &xzError{msg: "truncated input", kind: ErrTru
 func blockError(n int, err error) error {
 	var e *xzError
 	if errors.As(err, &e) {
-		return &xzError{msg: fmt.Sprintf("block %d: %s", n, e.msg), kind: e.kind}
+		return &xzError{msg: fmt.Sprintf("block %d: %s", n, e.msg), kind: e.kind, lzma: e.lzma}
 	}
 	return fmt.Errorf("xz: block %d: %w", n, err)
 }

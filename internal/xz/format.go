@@ -7,16 +7,25 @@ import (
 	"hash/crc32"
 )
 
-// Limits bounds what a stream may ask of the decoder. The zero value is
-// usable: a 64 MiB dictionary limit, no output cap, any check type.
+// Limits bounds what a stream may ask of the decoder, and opts in to
+// what the strict default refuses. The zero value is usable: a 64 MiB
+// dictionary limit, no output cap, any check type, LZMA2 alone.
 type Limits struct {
-	// MaxDict is the largest LZMA2 dictionary a block may declare;
-	// 0 means 64 MiB (the largest size the xz tool's presets use).
+	// MaxDict is the largest LZMA2 (or LZMA) dictionary a stream may
+	// declare; 0 means 64 MiB (the largest size the xz tool's presets
+	// use).
 	MaxDict uint32
-	// MaxOutput caps the total decoded size; 0 means no cap.
+	// MaxOutput caps the total decoded size; 0 means no cap. A Reader
+	// returns at most MaxOutput bytes, then an error wrapping ErrLimit.
 	MaxOutput int64
-	// RequireCheck rejects streams whose check type is None.
+	// RequireCheck rejects streams whose check type is None (and every
+	// .lzma stream, which has no check).
 	RequireCheck bool
+	// AllowBCJ accepts a block filter chain of one BCJ filter (x86,
+	// PowerPC, ARM, ARM-Thumb, ARM64 or SPARC) before LZMA2, as the
+	// kernel build writes for compressed kernel images. Without it such
+	// a block is ErrUnsupported.
+	AllowBCJ bool
 }
 
 // DefaultMaxDict is the dictionary limit that Limits.MaxDict == 0 means.
@@ -97,8 +106,10 @@ type blockInfo struct {
 	data         int   // offset of the compressed data
 	compressed   int   // size of the compressed data (without padding)
 	check        int   // offset of the check field (after block padding)
-	uncompressed int64 // decoded size, from the index
+	uncompressed int64 // decoded size, from the index; -1 if not known
 	dict         uint32
+	filter       uint64 // BCJ filter ID before LZMA2, or 0
+	filterStart  uint32 // the BCJ filter's start offset
 }
 
 // stream is the result of validating an input: its Info plus what the
@@ -124,12 +135,9 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 }
 
 func inspect(data []byte, lim Limits) (*stream, error) {
-	checkType, err := parseStreamHeader(data)
+	checkType, err := parseStreamHeader(data, lim)
 	if err != nil {
 		return nil, err
-	}
-	if lim.RequireCheck && checkType == checkNone {
-		return nil, newError(ErrLimit, "stream has no integrity check (check type none)")
 	}
 	// Strip stream padding: whole groups of four zero bytes. A footer
 	// ends in "YZ", so the padding is unambiguous.
@@ -184,9 +192,9 @@ func findStreamEnd(data []byte, checkType byte, lim Limits) int {
 	return 0
 }
 
-// parseStreamHeader checks the stream header at the start of data and
-// returns the check type.
-func parseStreamHeader(data []byte) (byte, error) {
+// parseStreamHeader checks the stream header at the start of data, and
+// its check type against lim, and returns the check type.
+func parseStreamHeader(data []byte, lim Limits) (byte, error) {
 	n := min(len(data), len(headerMagic))
 	if !bytes.Equal(data[:n], headerMagic[:n]) {
 		return 0, newError(ErrFormat, "not an xz stream (bad magic)")
@@ -204,6 +212,9 @@ func parseStreamHeader(data []byte) (byte, error) {
 	t := flags[1] & 0x0f
 	if _, ok := checkNames[t]; !ok {
 		return 0, newError(ErrUnsupported, "unsupported check type %#x", t)
+	}
+	if lim.RequireCheck && t == checkNone {
+		return 0, newError(ErrLimit, "stream has no integrity check (check type none)")
 	}
 	return t, nil
 }
@@ -384,9 +395,20 @@ func dictString(d uint32) string {
 	return sizeString(uint64(d))
 }
 
+// blockHeader is what a block header says.
+type blockHeader struct {
+	size         int   // of the header itself
+	compressed   int64 // -1 if the header does not say
+	uncompressed int64 // -1 if the header does not say
+	dict         uint32
+	filter       uint64 // BCJ filter ID before LZMA2, or 0
+	filterStart  uint32
+}
+
 // parseBlockHeader validates the block header at the start of blk, the
 // block's unpadded extent (header, compressed data, padding and check,
-// less the final padding). Offsets in the result are relative to blk.
+// less the final padding) as the index records it. Offsets in the
+// result are relative to blk.
 func parseBlockHeader(blk []byte, csize int, r indexRecord, lim Limits) (blockInfo, error) {
 	if blk[0] == 0 {
 		return blockInfo{}, corruptf("index indicator where a block header should be")
@@ -395,68 +417,16 @@ func parseBlockHeader(blk []byte, csize int, r indexRecord, lim Limits) (blockIn
 	if hsize+csize >= len(blk) {
 		return blockInfo{}, corruptf("block header size %d does not fit the block size %d from the index", hsize, len(blk))
 	}
-	h := blk[:hsize]
-	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
-		return blockInfo{}, corruptf("block header CRC32 mismatch")
+	h, err := parseHeaderFields(blk[:hsize], lim)
+	if err != nil {
+		return blockInfo{}, err
 	}
-	flags := h[1]
-	if flags&0x3c != 0 {
-		return blockInfo{}, newError(ErrUnsupported, "block header has reserved flag bits set (%#02x)", flags)
-	}
-	pos := 2
-	body := h[:hsize-4]
 	compressed := len(blk) - hsize - csize
-	if flags&0x40 != 0 {
-		v, n := readVLI(body[pos:])
-		if n <= 0 || v == 0 {
-			return blockInfo{}, corruptf("block header has an invalid compressed size")
-		}
-		pos += n
-		if v != uint64(compressed) {
-			return blockInfo{}, corruptf("block header says compressed size %d, the index %d", v, compressed)
-		}
+	if h.compressed >= 0 && h.compressed != int64(compressed) {
+		return blockInfo{}, corruptf("block header says compressed size %d, the index %d", h.compressed, compressed)
 	}
-	if flags&0x80 != 0 {
-		v, n := readVLI(body[pos:])
-		if n <= 0 || v > vliMax {
-			return blockInfo{}, corruptf("block header has an invalid uncompressed size")
-		}
-		pos += n
-		if v != r.uncompressed {
-			return blockInfo{}, corruptf("block header says uncompressed size %d, the index %d", v, r.uncompressed)
-		}
-	}
-	nfilters := int(flags&3) + 1
-	var dict uint32
-	for i := 0; i < nfilters; i++ {
-		id, n := readVLI(body[pos:])
-		if n <= 0 {
-			return blockInfo{}, corruptf("block header has an invalid filter ID")
-		}
-		pos += n
-		psize, n := readVLI(body[pos:])
-		if n <= 0 || psize > uint64(len(body)-pos-n) {
-			return blockInfo{}, corruptf("block header has invalid filter properties")
-		}
-		pos += n
-		props := body[pos : pos+int(psize)]
-		pos += int(psize)
-		if id != filterLZMA2 {
-			return blockInfo{}, newError(ErrUnsupported, "unsupported filter %s (only LZMA2)", filterName(id))
-		}
-		if nfilters != 1 {
-			return blockInfo{}, newError(ErrUnsupported, "unsupported filter chain of %d filters (only LZMA2 alone)", nfilters)
-		}
-		if len(props) != 1 || props[0] > 40 {
-			return blockInfo{}, corruptf("invalid LZMA2 properties")
-		}
-		dict = lzma2Dict(props[0])
-	}
-	if !allZero(body[pos:]) {
-		return blockInfo{}, corruptf("block header padding is not zero")
-	}
-	if dict > lim.maxDict() {
-		return blockInfo{}, newError(ErrLimit, "dictionary size %s exceeds the %s limit", dictString(dict), dictString(lim.maxDict()))
+	if h.uncompressed >= 0 && uint64(h.uncompressed) != r.uncompressed {
+		return blockInfo{}, corruptf("block header says uncompressed size %d, the index %d", h.uncompressed, r.uncompressed)
 	}
 	padded := (hsize + compressed + 3) &^ 3
 	return blockInfo{
@@ -465,8 +435,90 @@ func parseBlockHeader(blk []byte, csize int, r indexRecord, lim Limits) (blockIn
 		compressed:   compressed,
 		check:        padded,
 		uncompressed: int64(r.uncompressed),
-		dict:         dict,
+		dict:         h.dict,
+		filter:       h.filter,
+		filterStart:  h.filterStart,
 	}, nil
+}
+
+// parseHeaderFields validates one whole block header h (its size is in
+// its first byte) on its own: CRC32, flags, sizes, filter chain,
+// padding, dictionary size against lim.
+func parseHeaderFields(h []byte, lim Limits) (blockHeader, error) {
+	hsize := len(h)
+	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
+		return blockHeader{}, corruptf("block header CRC32 mismatch")
+	}
+	flags := h[1]
+	if flags&0x3c != 0 {
+		return blockHeader{}, newError(ErrUnsupported, "block header has reserved flag bits set (%#02x)", flags)
+	}
+	res := blockHeader{size: hsize, compressed: -1, uncompressed: -1}
+	pos := 2
+	body := h[:hsize-4]
+	if flags&0x40 != 0 {
+		v, n := readVLI(body[pos:])
+		if n <= 0 || v == 0 || v > vliMax {
+			return blockHeader{}, corruptf("block header has an invalid compressed size")
+		}
+		pos += n
+		res.compressed = int64(v)
+	}
+	if flags&0x80 != 0 {
+		v, n := readVLI(body[pos:])
+		if n <= 0 || v > vliMax {
+			return blockHeader{}, corruptf("block header has an invalid uncompressed size")
+		}
+		pos += n
+		res.uncompressed = int64(v)
+	}
+	nfilters := int(flags&3) + 1
+	only, chain := "only LZMA2", "only LZMA2 alone"
+	if lim.AllowBCJ {
+		only = "only LZMA2, after at most one BCJ filter"
+		chain = only
+	}
+	for i := 0; i < nfilters; i++ {
+		id, n := readVLI(body[pos:])
+		if n <= 0 {
+			return blockHeader{}, corruptf("block header has an invalid filter ID")
+		}
+		pos += n
+		psize, n := readVLI(body[pos:])
+		if n <= 0 || psize > uint64(len(body)-pos-n) {
+			return blockHeader{}, corruptf("block header has invalid filter properties")
+		}
+		pos += n
+		props := body[pos : pos+int(psize)]
+		pos += int(psize)
+		last := i == nfilters-1
+		switch {
+		case lim.AllowBCJ && !last && i == 0 && bcjSupported(id):
+			if len(props) != 0 && len(props) != 4 {
+				return blockHeader{}, corruptf("invalid %s properties", filterName(id))
+			}
+			res.filter = id
+			if len(props) == 4 {
+				res.filterStart = binary.LittleEndian.Uint32(props)
+			}
+		case id != filterLZMA2:
+			return blockHeader{}, newError(ErrUnsupported, "unsupported filter %s (%s)", filterName(id), only)
+		case !last || nfilters > 2 || nfilters == 2 && !lim.AllowBCJ:
+			return blockHeader{}, newError(ErrUnsupported, "unsupported filter chain of %d filters (%s)", nfilters, chain)
+		default:
+			if len(props) != 1 || props[0] > 40 {
+				return blockHeader{}, corruptf("invalid LZMA2 properties")
+			}
+			res.dict = lzma2Dict(props[0])
+		}
+	}
+	if !allZero(body[pos:]) {
+		return blockHeader{}, corruptf("block header padding is not zero")
+	}
+	if res.dict > lim.maxDict() {
+		return blockHeader{}, newError(ErrLimit, "dictionary size %s exceeds the %s limit", dictString(res.dict), dictString(lim.maxDict()))
+	}
+	return res, nil
 }
 
 // lzma2Dict decodes the LZMA2 dictionary size property (0..40).

@@ -93,6 +93,11 @@ func decodeUlikunitzLimited(data []byte, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readLimited(r, max)
+}
+
+// readLimited reads r to its end, or errTooBig past max bytes.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
 	out, err := io.ReadAll(io.LimitReader(r, max+1))
 	if int64(len(out)) > max {
 		return nil, errTooBig

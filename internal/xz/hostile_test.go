@@ -26,16 +26,8 @@ func anyKind(err error) bool {
 func TestByteFlips(t *testing.T) {
 	for _, name := range []string{"text-crc64.xz", "text-kmod.xz", "text-sha256.xz", "mixed-blocks.xz", "empty.xz"} {
 		orig := mustRead(t, name)
-		// Every byte of the small fixtures; a prime stride through the
-		// larger one (its LZMA data is much like the others').
-		step := 1
-		if len(orig) > 16<<10 {
-			step = 7
-		}
-		if testing.Short() {
-			step = 37
-		}
-		for i := 0; i < len(orig); i += step {
+		// The larger fixture's LZMA data is much like the others'.
+		for i := 0; i < len(orig); i += flipStep(len(orig)) {
 			for j, x := range []byte{0x01, 0x80} {
 				if j > 0 && i%5 != 0 {
 					continue // the high bit at every fifth byte

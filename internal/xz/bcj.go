@@ -1,32 +1,37 @@
-package decompress
+package xz
 
 import "encoding/binary"
 
 // BCJ (branch/call/jump) filters undo what the xz encoder did to make
 // machine code compress better: it rewrote relative branch targets as
 // absolute addresses. The kernel build uses them for xz-compressed images
-// (scripts/xz_wrap.sh): x86, PowerPC, ARM, ARM-Thumb and SPARC. The
-// algorithms are the standard ones of the xz format specification.
+// (scripts/xz_wrap.sh): x86, PowerPC, ARM, ARM-Thumb and SPARC, and
+// ARM64 since Linux 6.9. The algorithms are the standard ones of the xz
+// format specification (ARM64 as xz 5.4 defines it). IA-64 and RISC-V
+// are not implemented: no kernel image of interest uses them.
 
 // xz filter IDs of the BCJ filters.
 const (
 	bcjX86      = 0x04
 	bcjPowerPC  = 0x05
-	bcjIA64     = 0x06
 	bcjARM      = 0x07
 	bcjARMThumb = 0x08
 	bcjSPARC    = 0x09
+	bcjARM64    = 0x0a
 )
 
-func isBCJ(id uint64) bool {
+// bcjSupported reports whether id is a BCJ filter this package decodes.
+func bcjSupported(id uint64) bool {
 	switch id {
-	case bcjX86, bcjPowerPC, bcjARM, bcjARMThumb, bcjSPARC:
+	case bcjX86, bcjPowerPC, bcjARM, bcjARMThumb, bcjSPARC, bcjARM64:
 		return true
 	}
-	return false // IA-64 is not supported: no kernel of interest uses it
+	return false
 }
 
-// bcj is the state of one BCJ decoding filter.
+// bcj is the state of one BCJ decoding filter. The filter works in
+// place on the output of the LZMA2 decoder and keeps no copy of it; an
+// instruction split by the end of the buffer is left for the next call.
 type bcj struct {
 	id      uint64
 	pos     uint32 // stream position of the next byte (start offset + done)
@@ -49,6 +54,8 @@ func (f *bcj) apply(buf []byte, final bool) int {
 		n = f.armThumb(buf)
 	case bcjSPARC:
 		n = f.sparc(buf)
+	case bcjARM64:
+		n = f.arm64(buf)
 	}
 	if final {
 		n = len(buf)
@@ -175,6 +182,32 @@ func (f *bcj) sparc(buf []byte) int {
 			in >>= 2
 			in = (0x40000000 - in&0x400000) | 0x40000000 | in&0x3FFFFF
 			binary.BigEndian.PutUint32(buf[i:], in)
+		}
+	}
+	return i
+}
+
+func (f *bcj) arm64(buf []byte) int {
+	i := 0
+	for ; i+4 <= len(buf); i += 4 {
+		pc := f.pos + uint32(i)
+		in := binary.LittleEndian.Uint32(buf[i:])
+		switch {
+		case in>>26 == 0x25: // BL
+			in = 0x94000000 | (in-pc>>2)&0x03FFFFFF
+			binary.LittleEndian.PutUint32(buf[i:], in)
+		case in&0x9F000000 == 0x90000000: // ADRP
+			src := (in>>29)&3 | (in>>3)&0x001FFFFC
+			// Only targets within +-512 MiB were converted.
+			if (src+0x00020000)&0x001C0000 != 0 {
+				continue
+			}
+			dest := src - pc>>12
+			in &= 0x9000001F
+			in |= (dest & 3) << 29
+			in |= (dest & 0x0003FFFC) << 3
+			in |= (0 - dest&0x00020000) & 0x00E00000
+			binary.LittleEndian.PutUint32(buf[i:], in)
 		}
 	}
 	return i
