@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/khtool/kh/internal/testkernel"
 )
 
 // sample returns test data that looks a little like a kernel: text,
@@ -36,7 +38,7 @@ func sample(n int) []byte {
 func tool(t *testing.T, data []byte, name string, args ...string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed (Debian: xz-utils lzop lz4 zstd bzip2)", name)
+		testkernel.Skip(t, "%s not installed (Debian: xz-utils lzop lz4 zstd bzip2)", name)
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdin = bytes.NewReader(data)
