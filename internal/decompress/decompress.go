@@ -188,32 +188,14 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 }
 
 // Head decodes only the first n bytes of data in format f, to identify
-// what a compressed file holds without decoding all of it.
+// what a compressed file holds without decoding all of it; fewer if the
+// stream is shorter.
 func Head(f Format, data []byte, n int) ([]byte, error) {
-	var r io.Reader
-	switch f {
-	case Gzip:
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		r = zr
-	case XZ:
-		xr, err := xz.NewPrefixReader(data, xzLimits(int64(n)))
-		if err != nil {
-			return nil, err
-		}
-		r = xr
-	case Zstd:
-		zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		r = zr
-	default:
-		return nil, fmt.Errorf("unknown compression format %q", f)
+	r, err := newReader(f, data, int64(n))
+	if err != nil {
+		return nil, err
 	}
+	defer CloseReader(r)
 	head := make([]byte, n)
 	m, err := io.ReadFull(r, head)
 	if err != nil && m == 0 {

@@ -27,6 +27,17 @@ import (
 // by max and by how much it reads. Close the reader with CloseReader when
 // done (it releases zstd's decoder).
 func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
+	if f == LZMA && len(data) >= 13 {
+		// A .lzma header may declare the size: refuse early.
+		if size := binary.LittleEndian.Uint64(data[5:13]); size != math.MaxUint64 && size > uint64(max) {
+			return nil, fmt.Errorf("lzma: %w (%d bytes)", ErrTooLarge, size)
+		}
+	}
+	return newReader(f, data, max)
+}
+
+// newReader is NewReader without the early check of a declared size.
+func newReader(f Format, data []byte, max int64) (io.Reader, error) {
 	var r io.Reader
 	switch f {
 	case Gzip:
@@ -55,11 +66,6 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 		}
 		r = bzip2.NewReader(bytes.NewReader(data))
 	case LZMA:
-		if len(data) >= 13 {
-			if size := binary.LittleEndian.Uint64(data[5:13]); size != math.MaxUint64 && size > uint64(max) {
-				return nil, fmt.Errorf("lzma: %w (%d bytes)", ErrTooLarge, size)
-			}
-		}
 		lr, err := xz.NewLZMAReader(data, xzLimits(plusOne(max)))
 		if err != nil {
 			return nil, err
