@@ -451,7 +451,7 @@ func TestRunUprobe(t *testing.T) {
 	requireBPF(t)
 	target := filepath.Join(filepath.Dir(obj), "kh-uprobe-target")
 	if _, err := os.Stat(target); err != nil {
-		t.Skipf("no uprobe target program (build.sh could not build it): %v", err)
+		t.Skipf("no uprobe target program (build.sh links it with ld.lld; Debian: lld): %v", err)
 	}
 	t.Setenv("PATH", filepath.Dir(target)+string(filepath.ListSeparator)+os.Getenv("PATH"))
 	files := readTraceFiles()

@@ -5,9 +5,10 @@
 #
 # Writes OUTDIR/vmlinux.h (from BTF, default /sys/kernel/btf/vmlinux: use a
 # test kernel's vmlinux.btf to build for it), OUTDIR/NAME.bpf.o for every
-# NAME.bpf.c here and OUTDIR/kh-uprobe-target (for uprobe.bpf.o; a static
-# binary for the build machine's architecture, skipped when no C library
-# is installed). With NAMEs, only NAME.bpf.c are built. Needs clang (any version that targets BPF, 10 or newer)
+# NAME.bpf.c here and OUTDIR/kh-uprobe-target (for uprobe.bpf.o: a static
+# binary without C library for UPROBE_TARGET, a clang triple, default
+# $(uname -m)-linux-gnu; built with ld.lld, skipped without it). With
+# NAMEs, only NAME.bpf.c are built. Needs clang (any version that targets BPF, 10 or newer)
 # and bpftool; no libbpf headers (kh_bpf.h has what the programs use).
 # The objects are CO-RE: build once per architecture (x86_64, arm64), as
 # vmlinux.h differs between them, and run them on any kernel of that arch.
@@ -45,7 +46,10 @@ done
 if [ $# -gt 0 ]; then
 	exit 0
 fi
-if "$CLANG" -O1 -static -o "$out/kh-uprobe-target.tmp" "$src/uprobe_target.c" 2>/dev/null ||
-	"$CLANG" -O1 -o "$out/kh-uprobe-target.tmp" "$src/uprobe_target.c"; then
+if command -v ld.lld >/dev/null; then
+	"$CLANG" --target="${UPROBE_TARGET:-$(uname -m)-linux-gnu}" -O1 -static -nostdlib -ffreestanding \
+		-fno-stack-protector -fuse-ld=lld -o "$out/kh-uprobe-target.tmp" "$src/uprobe_target.c"
 	mv "$out/kh-uprobe-target.tmp" "$out/kh-uprobe-target"
+else
+	echo "build.sh: no ld.lld (Debian: lld): kh-uprobe-target not built" >&2
 fi
