@@ -523,7 +523,10 @@ func writeManifest(dir string, m *Manifest) error {
 func (c *Cache) lock(ctx context.Context, d string) (func(), error) {
 	fd, err := unix.Open(filepath.Join(c.Dir, lockPrefix+d), unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open lock: %w", err)
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("cache %s is not writable by this user (uid %d): choose another cache directory: %w", c.Dir, os.Getuid(), err)
+		}
+		return nil, fmt.Errorf("cache %s: create lock file: %w", c.Dir, err)
 	}
 	logged := false
 	for {

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	tk "github.com/khtool/kh/internal/testkernel"
-
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+	"golang.org/x/sys/unix"
 )
 
 // tmpfsDir returns a fresh directory on tmpfs for a cache, or skips.
@@ -487,5 +487,22 @@ func TestSources(t *testing.T) {
 		if g.Source.Kind != w.kind || !strings.HasSuffix(g.Source.Location, w.loc) || g.Usable != w.usable || !strings.Contains(g.Why, w.why) {
 			t.Errorf("source %d = %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+// TestReadOnlyCache fetches into a cache the user cannot write (here a
+// read-only tmpfs): a one-line error that names the cache, nothing else.
+func TestReadOnlyCache(t *testing.T) {
+	tk.NeedRoot(t) // to mount a read-only tmpfs
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", unix.MS_RDONLY, "size=1m,mode=0755"); err != nil {
+		t.Skipf("cannot mount: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	src := filepath.Join(t.TempDir(), "a.tar.xz")
+	os.WriteFile(src, makeArchive(t, minimalTree()), 0o644)
+	_, err := Fetch(context.Background(), Options{From: src, CacheDir: mnt})
+	if err == nil || !strings.Contains(err.Error(), "cache "+mnt+" is not writable by this user") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Fetch into a read-only cache: %v", err)
 	}
 }
