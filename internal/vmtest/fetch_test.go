@@ -66,7 +66,8 @@ func checkModuleFetch(t testing.TB, vm *vmtest.VM, k *vmtest.Kernel, want vmtest
 // kh mounted on /run/kh; (6) two fetches started at once extract once;
 // (2) --load-module loads kheaders.ko with finit_module and reads sysfs,
 // giving the same tree; (5) with no source at all, the error says what
-// was looked for.
+// was looked for; (7) on Android's layout (no /run, a /data/local/tmp),
+// root's cache is a tmpfs kh mounts on /data/local/tmp/kh.
 func TestFetchInGuest(t *testing.T) {
 	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		k := vmtest.KernelFor(t, arch)
@@ -148,6 +149,20 @@ func TestFetchInGuest(t *testing.T) {
 		}
 		if strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 			t.Errorf("error is not one line: %q", msg)
+		}
+
+		// 7. Android's layout: no /run, but /data/local/tmp. The default
+		// cache moves there, and root still gets a tmpfs (the guest's
+		// root file system is not one).
+		vm.Run(t, "kh", "clean", "--all").OK(t)
+		vm.Remove(t, "/run")
+		vm.Mkdir(t, "/data/local/tmp", 0o771)
+		android, _ := fetchJSON(t, vm) // the BTF tree: no kheaders source is left
+		if !strings.HasPrefix(android.Path, "/data/local/tmp/kh/") || android.Kind != kheaders.KindBTF {
+			t.Errorf("fetch on Android's layout: %s (%s), want a BTF tree in /data/local/tmp/kh", android.Path, android.Kind)
+		}
+		if st := vm.Stat(t, "/data/local/tmp/kh"); st.FSMagic != unix.TMPFS_MAGIC || !st.MountPoint {
+			t.Errorf("/data/local/tmp/kh: %+v, want a tmpfs mount point", st)
 		}
 	})
 }
