@@ -77,16 +77,7 @@ func (o Options) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (o Options) release() (string, error) {
-	if o.Release != "" {
-		return o.Release, nil
-	}
-	u, err := kernel.Running()
-	if err != nil {
-		return "", err
-	}
-	return u.Release, nil
-}
+func (o Options) release() (string, error) { return kernel.Release(o.Release) }
 
 // MaxFileSize caps the size of a file read as a configuration source.
 const MaxFileSize = MaxImageSize

@@ -49,6 +49,14 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// logger returns o.Log, or a logger that drops everything.
+func (o Options) logger() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
 // NotFoundError means no source of headers exists for the kernel.
 type NotFoundError struct {
 	Release string
@@ -79,10 +87,7 @@ func (e *NotFoundError) Error() string {
 // reading or hashing the archive again where the source's identity can be
 // proven cheaply (see SourceKey).
 func Fetch(ctx context.Context, opts Options) (*Tree, error) {
-	f := &fetcher{opts: opts, log: opts.Log}
-	if f.log == nil {
-		f.log = slog.New(slog.DiscardHandler)
-	}
+	f := &fetcher{opts: opts, log: opts.logger()}
 	if f.opts.Limits == (Limits{}) {
 		f.opts.Limits = DefaultLimits()
 	}
@@ -198,13 +203,9 @@ func (f *fetcher) publish(ctx context.Context, a *Archive, key string) (*Tree, e
 }
 
 func (f *fetcher) running(ctx context.Context) (*Tree, error) {
-	release := f.opts.Release
-	if release == "" {
-		u, err := kernel.Running()
-		if err != nil {
-			return nil, err
-		}
-		release = u.Release
+	release, err := kernel.Release(f.opts.Release)
+	if err != nil {
+		return nil, err
 	}
 	root := f.opts.Root
 	nf := &NotFoundError{Release: release}
@@ -399,11 +400,7 @@ type CleanResult struct {
 // digest is that archive's. With all, it removes every tree and unmounts
 // the cache tmpfs if kh mounted it.
 func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	c, err := OpenCache(CacheOptions{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: log})
+	c, err := OpenCache(CacheOptions{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
 	if errors.Is(err, os.ErrNotExist) {
 		return &CleanResult{}, nil
 	}
@@ -418,13 +415,9 @@ func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 		res.Unmounted, err = c.Unmount()
 		return res, err
 	}
-	release := opts.Release
-	if release == "" {
-		u, err := kernel.Running()
-		if err != nil {
-			return nil, err
-		}
-		release = u.Release
+	release, err := kernel.Release(opts.Release)
+	if err != nil {
+		return nil, err
 	}
 	running := runningDigests(ctx, opts.Root, release)
 	entries, err := c.List()

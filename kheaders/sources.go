@@ -2,7 +2,6 @@ package kheaders
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -29,17 +28,9 @@ type Candidate struct {
 // module files but extracts, loads and writes nothing: it is for reports
 // such as `kh doctor`. Fetch itself stops at the first usable source.
 func Sources(ctx context.Context, opts Options) ([]Candidate, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	release := opts.Release
-	if release == "" {
-		u, err := kernel.Running()
-		if err != nil {
-			return nil, err
-		}
-		release = u.Release
+	release, err := kernel.Release(opts.Release)
+	if err != nil {
+		return nil, err
 	}
 	root := opts.Root
 	var out []Candidate
@@ -64,7 +55,7 @@ func Sources(ctx context.Context, opts Options) ([]Candidate, error) {
 		out = append(out, Candidate{Source: Source{Kind: SourceModule, Location: "kheaders.ko"}, Why: notFoundIn(release)})
 	}
 	build := "/lib/modules/" + release + "/build"
-	t, why, _ := checkBuildDir(ctx, root, kernel.Path(root, build), release, log)
+	t, why, _ := checkBuildDir(ctx, root, kernel.Path(root, build), release, opts.logger())
 	out = append(out, Candidate{Source: Source{Kind: SourceDir, Location: build}, Usable: t != nil, Why: why})
 	exists(SourceBTF, btf.KernelPath, "absent (no CONFIG_DEBUG_INFO_BTF)")
 	return out, nil

@@ -123,10 +123,7 @@ func Build(ctx context.Context, t *kheaders.Tree, src, out string, opts BuildOpt
 	if same(src, out) {
 		return fmt.Errorf("build: the output %s is the source file", out)
 	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := discardLogger(opts.Log)
 	clang, err := findClang(opts.Clang)
 	if err != nil {
 		return err

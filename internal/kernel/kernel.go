@@ -39,6 +39,20 @@ func Running() (Uname, error) {
 	}, nil
 }
 
+// Release returns release, or the running kernel's (uname -r) if it is
+// empty: how callers that may be told which kernel to look at default
+// to this one.
+func Release(release string) (string, error) {
+	if release != "" {
+		return release, nil
+	}
+	u, err := Running()
+	if err != nil {
+		return "", err
+	}
+	return u.Release, nil
+}
+
 // SrcArch maps a machine name (uname -m), a GOARCH, or a kernel ARCH value
 // to the kernel's SRCARCH: the directory name under arch/ in a kernel tree.
 // Unknown names are returned unchanged.

@@ -62,3 +62,16 @@ func TestRunningBuildID(t *testing.T) {
 		t.Fatalf("build ID %q too short", id)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	if r, err := Release("6.1.192"); err != nil || r != "6.1.192" {
+		t.Errorf("Release(6.1.192) = %q, %v", r, err)
+	}
+	u, err := Running()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Release(""); err != nil || r != u.Release || r == "" {
+		t.Errorf("Release(\"\") = %q, %v; uname -r is %q", r, err, u.Release)
+	}
+}
