@@ -219,7 +219,7 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 	if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
 		return t, err
 	}
-	skip(SysfsArchive, "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)")
+	skip(SysfsArchive, sysfsAbsent)
 
 	// 3. The kheaders module on disk.
 	mods := kmod.Find(root, release, "kheaders")
@@ -326,6 +326,9 @@ func checkModule(path, release string) (*kmod.Module, string) {
 	}
 	return m, ""
 }
+
+// sysfsAbsent says why SysfsArchive does not exist.
+const sysfsAbsent = "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)"
 
 func notFoundIn(release string) string {
 	return "not found in " + strings.Join(kmod.Dirs(release), ", ")
@@ -452,7 +455,7 @@ func runningDigests(ctx context.Context, root, release string) map[string]bool {
 		out[(&Archive{Data: data}).Digest()] = true
 	}
 	for _, p := range kmod.Find(root, release, "kheaders") {
-		if m, err := kmod.Open(p); err == nil && m.Release() == release {
+		if m, _ := checkModule(p, release); m != nil {
 			if a, err := archiveFromModule(m); err == nil {
 				out[a.Digest()] = true
 			}

@@ -41,7 +41,7 @@ func Sources(ctx context.Context, opts Options) ([]Candidate, error) {
 		}
 		out = append(out, c)
 	}
-	exists(SourceSysfs, SysfsArchive, "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)")
+	exists(SourceSysfs, SysfsArchive, sysfsAbsent)
 	mods := kmod.Find(root, release, "kheaders")
 	for _, p := range mods {
 		m, why := checkModule(p, release)
