@@ -66,17 +66,50 @@ type Kernel struct {
 	Arch    Arch
 	Dir     string
 	Release string // uname -r
+	// Version is the kernel generation, V6_1 or V6_12 ("" for a kernel
+	// loaded from elsewhere with LoadKernel).
+	Version Version
 }
 
-// FindKernel locates the test kernel for arch where testkernel.Root finds
-// the test kernels ($KH_TESTKERNEL, ../shared/testkernel). A missing
-// kernel is an ErrUnavailable error.
+// Version names a generation of the test kernels.
+type Version string
+
+// The test kernel generations (../shared/testkernel/README.md).
+const (
+	V6_1  Version = "6.1"  // x86_64/, arm64/: Android 14's GKI generation
+	V6_12 Version = "6.12" // 6.12/x86_64, 6.12/arm64: Android 16's; virtio-net, arm64 fentry
+)
+
+// Versions lists the test kernel generations, oldest first.
+func Versions() []Version { return []Version{V6_1, V6_12} }
+
+// FindKernel locates the Linux 6.1 test kernel for arch where
+// testkernel.Root finds the test kernels ($KH_TESTKERNEL,
+// ../shared/testkernel). A missing kernel is an ErrUnavailable error.
 func FindKernel(ctx context.Context, arch Arch) (*Kernel, error) {
+	return FindKernelVersion(ctx, arch, V6_1)
+}
+
+// FindKernelVersion locates the test kernel of generation v for arch.
+func FindKernelVersion(ctx context.Context, arch Arch, v Version) (*Kernel, error) {
 	base, err := testkernel.Root()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return LoadKernel(filepath.Join(base, string(arch)), arch)
+	dir := filepath.Join(base, string(arch))
+	switch v {
+	case V6_1:
+	case V6_12:
+		dir = filepath.Join(base, "6.12", string(arch))
+	default:
+		return nil, fmt.Errorf("unknown test kernel version %q (want 6.1 or 6.12)", v)
+	}
+	k, err := LoadKernel(dir, arch)
+	if err != nil {
+		return nil, err
+	}
+	k.Version = v
+	return k, nil
 }
 
 // LoadKernel reads the test kernel directory dir, built for arch.

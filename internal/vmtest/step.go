@@ -71,6 +71,20 @@ type Command struct {
 	// (and its process group) and reports Result.TimedOut;
 	// DefaultCommandTimeout if zero.
 	Timeout time.Duration
+	// Cred, if set, runs the command as that user (uid, gid, supplementary
+	// groups) instead of root, e.g. AndroidShell().
+	Cred *Cred
+}
+
+// Cred is the identity a guest command runs as.
+type Cred = vmproto.Cred
+
+// AndroidShell is the identity of `adb shell` on an Android device: the
+// shell user (uid 2000, gid 2000) with its supplementary groups (input,
+// log, adb, sdcard_rw, sdcard_r, net_bt_admin, net_bt, inet, net_bw_stats,
+// readproc, uhid).
+func AndroidShell() *Cred {
+	return &Cred{UID: 2000, GID: 2000, Groups: []uint32{1004, 1007, 1011, 1015, 1028, 3001, 3002, 3003, 3006, 3009, 3011}}
 }
 
 // Result is how a command ended.
@@ -188,7 +202,7 @@ func (vm *VM) prepare(id int, s Step) (vmproto.Step, time.Duration, error) {
 		timeout = 0
 		for i, c := range s.Commands {
 			wc := vmproto.Command{
-				Args: c.Args, Env: c.Env, Dir: c.Dir, Timeout: c.Timeout,
+				Args: c.Args, Env: c.Env, Dir: c.Dir, Timeout: c.Timeout, Cred: c.Cred,
 				Stdout: vmproto.DataName(id, fmt.Sprintf("stdout-%d", i)),
 				Stderr: vmproto.DataName(id, fmt.Sprintf("stderr-%d", i)),
 			}

@@ -214,12 +214,34 @@ func ForEachArch(t *testing.T, f func(t *testing.T, arch Arch)) {
 	}
 }
 
+// ForEachKernel runs f as a parallel subtest ("6.1/x86_64", ...) for each
+// test kernel generation and architecture, skipping (or, under KH_STRICT,
+// failing) where a kernel is missing. Boot with Config{Kernel: k}.
+func ForEachKernel(t *testing.T, f func(t *testing.T, k *Kernel)) {
+	t.Helper()
+	for _, v := range Versions() {
+		for _, arch := range Arches() {
+			t.Run(string(v)+"/"+string(arch), func(t *testing.T) {
+				t.Parallel()
+				f(t, KernelVersionFor(t, arch, v))
+			})
+		}
+	}
+}
+
 // KernelFor returns the test kernel for arch, skipping the test where it
 // is missing; use it to name kernel files in Config.Files before Boot
 // (afterwards VM.Kernel has it).
 func KernelFor(t testing.TB, arch Arch) *Kernel {
 	t.Helper()
-	k, err := FindKernel(t.Context(), arch)
+	return KernelVersionFor(t, arch, V6_1)
+}
+
+// KernelVersionFor returns the test kernel of generation v for arch,
+// skipping the test where it is missing.
+func KernelVersionFor(t testing.TB, arch Arch, v Version) *Kernel {
+	t.Helper()
+	k, err := FindKernelVersion(t.Context(), arch, v)
 	if errors.Is(err, ErrUnavailable) {
 		testkernel.Skip(t, "vmtest: %v", err)
 	}

@@ -49,6 +49,22 @@ type Config struct {
 	// Console, if set, receives a copy of the serial console as it
 	// arrives (the harness keeps it in any case; see VM.Console).
 	Console io.Writer
+	// Shares are more host directories exported to the guest over 9p
+	// (virtio), each under its own mount tag; the guest mounts them with
+	// VM.Mount(t, tag, dir, "9p", "trans=virtio,version=9p2000.L").
+	Shares []Share
+	// QEMUArgs are appended to qemu's command line, e.g. a user-mode
+	// network device ("-netdev", "user,id=n0,hostfwd=...", "-device",
+	// "virtio-net-pci,netdev=n0"; the 6.12 kernels have virtio-net).
+	QEMUArgs []string
+}
+
+// Share is a host directory exported to the guest over 9p.
+type Share struct {
+	Tag      string // the 9p mount tag; must not be vmproto.MountTag
+	HostPath string
+	// ReadOnly makes qemu refuse every write from the guest.
+	ReadOnly bool
 }
 
 // Program is a main package built for the guest and installed in the
@@ -161,6 +177,17 @@ func (h *Harness) Start(ctx context.Context, cfg Config, dir string) (*VM, error
 		// In qemu option lists a comma is written twice.
 		"-virtfs", "local,path="+strings.ReplaceAll(share, ",", ",,")+",mount_tag="+vmproto.MountTag+",security_model=none",
 		"-append", cmdline)
+	for _, sh := range cfg.Shares {
+		if sh.Tag == "" || sh.Tag == vmproto.MountTag || strings.Contains(sh.Tag, ",") {
+			return nil, fmt.Errorf("vmtest share %q: bad mount tag", sh.Tag)
+		}
+		opt := "local,path=" + strings.ReplaceAll(sh.HostPath, ",", ",,") + ",mount_tag=" + sh.Tag + ",security_model=none"
+		if sh.ReadOnly {
+			opt += ",readonly=on"
+		}
+		args = append(args, "-virtfs", opt)
+	}
+	args = append(args, cfg.QEMUArgs...)
 	vm := &VM{
 		Arch:    k.Arch,
 		Kernel:  k,

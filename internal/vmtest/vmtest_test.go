@@ -450,3 +450,48 @@ func expectFailure(t *testing.T, want string, f func(tb testing.TB)) {
 		t.Errorf("expected a failure mentioning %q, got:\n%s", want, msgs)
 	}
 }
+
+// TestKernel612 boots the Linux 6.12 kernels with what the newer scenarios
+// need: a read-only 9p share of a host directory, a user-mode virtio
+// network device, and commands run as Android's shell user.
+func TestKernel612(t *testing.T) {
+	hostDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(hostDir, "hello"), []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
+		k := vmtest.KernelVersionFor(t, arch, vmtest.V6_12)
+		vm := harness.Boot(t, vmtest.Config{
+			Kernel:   k,
+			Shares:   []vmtest.Share{{Tag: "ro", HostPath: hostDir, ReadOnly: true}},
+			QEMUArgs: []string{"-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"},
+		})
+		if vm.Hello.Release != k.Release || k.Release != "6.12.117" {
+			t.Errorf("guest release %q, kernel dir says %q, want 6.12.117", vm.Hello.Release, k.Release)
+		}
+		vm.Mkdir(t, "/mnt/ro", 0o755)
+		vm.Mount(t, "ro", "/mnt/ro", "9p", "trans=virtio,version=9p2000.L")
+		if got := vm.ReadFile(t, "/mnt/ro/hello"); string(got) != "from the host\n" {
+			t.Errorf("share file = %q", got)
+		}
+		_, err := vm.Do(t.Context(), vmtest.Step{Op: vmtest.OpWrite, Path: "/mnt/ro/new", Data: []byte("x"), Mode: 0o644})
+		if !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.EACCES) && !errors.Is(err, syscall.EPERM) {
+			t.Errorf("write into the read-only share: err = %v, want EROFS", err)
+		}
+		if _, err := os.Stat(filepath.Join(hostDir, "new")); err == nil {
+			t.Error("the guest wrote into the read-only share")
+		}
+		if st := vm.Stat(t, "/sys/class/net/eth0"); !st.Exists {
+			t.Error("no eth0: the virtio-net device did not appear")
+		}
+		r := vm.RunCommand(t, vmtest.Command{Args: []string{"vmtest", "id"}, Cred: vmtest.AndroidShell()}).OK(t)
+		want := "uid=2000 gid=2000 groups=1004,1007,1011,1015,1028,3001,3002,3003,3006,3009,3011"
+		if got := strings.TrimSpace(string(r.Stdout)); got != want {
+			t.Errorf("id as the shell user = %q, want %q", got, want)
+		}
+		r = vm.Run(t, "vmtest", "id").OK(t)
+		if got := strings.TrimSpace(string(r.Stdout)); got != "uid=0 gid=0 groups=" {
+			t.Errorf("id as root = %q", got)
+		}
+	})
+}

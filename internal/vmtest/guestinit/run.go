@@ -96,6 +96,13 @@ func prepare(c vmproto.Command) (*exec.Cmd, []*os.File, error) {
 	if dir == "" {
 		dir = "/"
 	}
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	if c.Cred != nil {
+		attr.Credential = &syscall.Credential{Uid: c.Cred.UID, Gid: c.Cred.GID, Groups: c.Cred.Groups}
+		if c.Cred.Groups == nil {
+			attr.Credential.Groups = []uint32{}
+		}
+	}
 	return &exec.Cmd{
 		Path:        path,
 		Args:        c.Args,
@@ -104,7 +111,7 @@ func prepare(c vmproto.Command) (*exec.Cmd, []*os.File, error) {
 		Stdin:       in,
 		Stdout:      out,
 		Stderr:      errf,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: attr,
 	}, opened, nil
 }
 

@@ -39,6 +39,16 @@ func tool(name string, args []string) int {
 				return fail("%s: %v", a, err)
 			}
 		}
+	case "id":
+		groups, err := unix.Getgroups()
+		if err != nil {
+			return fail("%v", err)
+		}
+		g := make([]string, len(groups))
+		for i, n := range groups {
+			g[i] = strconv.Itoa(n)
+		}
+		fmt.Printf("uid=%d gid=%d groups=%s\n", os.Getuid(), os.Getgid(), strings.Join(g, ","))
 	case "exit":
 		if len(args) < 1 {
 			return fail("want CODE [MESSAGE]")

@@ -131,6 +131,16 @@ type Command struct {
 	// Timeout is how long the process may run before the guest kills its
 	// process group; zero means no limit inside the guest.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Cred, if set, runs the process as that user instead of root.
+	Cred *Cred `json:"cred,omitempty"`
+}
+
+// Cred is the identity a command runs as: user and group IDs and the
+// supplementary groups (none if empty).
+type Cred struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
 }
 
 // DefaultEnv returns the environment of every command before Command.Env.
