@@ -38,7 +38,8 @@
 //
 // The initramfs holds /init (the guestinit program of this module), kh at
 // /bin/kh, /bin/vmtest (a small multi-call tool standing in for a shell:
-// echo, cat, id, exit, sleep, env, pwd, rendezvous, access; see guestinit), the
+// echo, cat, id, exit, sleep, env, pwd, rendezvous, access, ifup, spawn;
+// see guestinit), the
 // directories /dev /proc /sys /tmp /root, and Config.Files and
 // Config.Programs, e.g. Kernel.KheadersModule, which installs kheaders.ko
 // at /lib/modules/RELEASE/kernel/kernel/kheaders.ko without loading it.

@@ -482,9 +482,18 @@ func TestKernel612(t *testing.T) {
 			t.Error("the guest wrote into the read-only share")
 		}
 		if st := vm.Stat(t, "/sys/class/net/eth0"); !st.Exists {
-			t.Error("no eth0: the virtio-net device did not appear")
+			t.Fatal("no eth0: the virtio-net device did not appear")
 		}
-		r := vm.RunCommand(t, vmtest.Command{Args: []string{"vmtest", "id"}, Cred: vmtest.AndroidShell()}).OK(t)
+		vm.Run(t, "vmtest", "ifup", "eth0", "10.0.2.15/24").OK(t)
+		if got := vm.ReadFile(t, "/sys/class/net/eth0/operstate"); string(got) != "up\n" {
+			t.Errorf("eth0 operstate after ifup = %q", got)
+		}
+		r := vm.Run(t, "vmtest", "spawn", "/tmp/spawn.log", "vmtest", "sleep", "60").OK(t)
+		pid := strings.TrimSpace(string(r.Stdout))
+		if st := vm.Stat(t, "/proc/"+pid); pid == "" || !st.Exists {
+			t.Errorf("spawned process %q is gone after its step ended", pid)
+		}
+		r = vm.RunCommand(t, vmtest.Command{Args: []string{"vmtest", "id"}, Cred: vmtest.AndroidShell()}).OK(t)
 		want := "uid=2000 gid=2000 groups=1004,1007,1011,1015,1028,3001,3002,3003,3006,3009,3011"
 		if got := strings.TrimSpace(string(r.Stdout)); got != want {
 			t.Errorf("id as the shell user = %q, want %q", got, want)

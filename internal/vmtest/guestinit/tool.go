@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +87,10 @@ func tool(name string, args []string) int {
 		return rendezvous(args, fail)
 	case "access":
 		return access(args, fail)
+	case "ifup":
+		return ifup(args, fail)
+	case "spawn":
+		return spawn(args, fail)
 	default:
 		return fail("unknown subcommand")
 	}
@@ -143,4 +150,93 @@ func rendezvous(args []string, fail func(string, ...any) int) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// ifup brings up the loopback device and, given NAME ADDR/PREFIX, a
+// network device with that IPv4 address (e.g. eth0 10.0.2.15/24, qemu's
+// user networking: the host is 10.0.2.2, guestfwd addresses are in the
+// same /24, so no route is needed).
+func ifup(args []string, fail func(string, ...any) int) int {
+	if len(args) != 0 && len(args) != 2 {
+		return fail("want [NAME ADDR/PREFIX]")
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer unix.Close(fd)
+	up := func(name string) error {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("%s: get flags: %w", name, err)
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("%s: set flags: %w", name, err)
+		}
+		return nil
+	}
+	if err := up("lo"); err != nil {
+		return fail("%v", err)
+	}
+	if len(args) == 0 {
+		return 0
+	}
+	name := args[0]
+	ip, ipnet, err := net.ParseCIDR(args[1])
+	if err != nil || ip.To4() == nil {
+		return fail("bad IPv4 address %q", args[1])
+	}
+	for _, set := range []struct {
+		req  uint
+		addr net.IP
+	}{{unix.SIOCSIFADDR, ip.To4()}, {unix.SIOCSIFNETMASK, net.IP(ipnet.Mask).To4()}} {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if err := ifr.SetInet4Addr(set.addr); err != nil {
+			return fail("%v", err)
+		}
+		if err := unix.IoctlIfreq(fd, set.req, ifr); err != nil {
+			return fail("%s: set address %s: %v", name, set.addr, err)
+		}
+	}
+	if err := up(name); err != nil {
+		return fail("%v", err)
+	}
+	return 0
+}
+
+// spawn starts CMD ARGS... detached from the step (in a session of its
+// own, so the init does not kill it when the step ends), with stdout and
+// stderr appended to LOG and stdin from /dev/null, and prints its PID: a
+// daemon for the rest of the boot, e.g. a server the host talks to.
+func spawn(args []string, fail func(string, ...any) int) int {
+	if len(args) < 2 {
+		return fail("want LOG CMD [ARGS...]")
+	}
+	log, err := os.OpenFile(args[0], os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer log.Close()
+	path, err := exec.LookPath(args[1])
+	if err != nil {
+		return fail("%v", err)
+	}
+	p, err := os.StartProcess(path, args[1:], &os.ProcAttr{
+		Env:   os.Environ(),
+		Files: []*os.File{nil, log, log},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Println(p.Pid)
+	p.Release()
+	return 0
 }
