@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/logx"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,19 @@ import (
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
 )
+
+// ErrNoConfig means no kernel configuration was found where it was
+// looked for (the running kernel's usual places, or a directory).
+var ErrNoConfig = errors.New("no configuration found")
+
+// errNoConfigInDir is ErrNoConfig for a directory, worded for it.
+var errNoConfigInDir = noConfigError("no kernel configuration in this directory")
+
+// noConfigError is an ErrNoConfig with its own wording.
+type noConfigError string
+
+func (e noConfigError) Error() string        { return string(e) }
+func (e noConfigError) Is(target error) bool { return target == ErrNoConfig }
 
 // SourceKind says what kind of place a configuration was read from.
 type SourceKind string
@@ -71,10 +85,7 @@ type Options struct {
 }
 
 func (o Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.New(slog.DiscardHandler)
+	return logx.OrDiscard(o.Logger)
 }
 
 func (o Options) release() (string, error) { return kernel.Release(o.Release) }
@@ -144,7 +155,7 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		}
 		tried = append(tried, "configs module (CONFIG_IKCONFIG=m): not found in "+strings.Join(dirs, ", "))
 	}
-	return nil, fmt.Errorf("no configuration found for the running kernel %s: %s", release, strings.Join(tried, "; "))
+	return nil, fmt.Errorf("%w for the running kernel %s: %s", ErrNoConfig, release, strings.Join(tried, "; "))
 }
 
 func describeMiss(path string, err error, option string) string {
@@ -350,5 +361,5 @@ func OpenTree(dir string) (*Config, error) {
 		c.Source = Source{Kind: SourceTree, Location: dir, Detail: rel}
 		return c, nil
 	}
-	return nil, fmt.Errorf("%s: no kernel configuration in this directory (looked for %s)", dir, strings.Join(treeFiles, ", "))
+	return nil, fmt.Errorf("%s: %w (looked for %s)", dir, errNoConfigInDir, strings.Join(treeFiles, ", "))
 }

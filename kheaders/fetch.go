@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/logx"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,10 +53,7 @@ type Options struct {
 
 // logger returns o.Log, or a logger that drops everything.
 func (o Options) logger() *slog.Logger {
-	if o.Log != nil {
-		return o.Log
-	}
-	return slog.New(slog.DiscardHandler)
+	return logx.OrDiscard(o.Log)
 }
 
 // NotFoundError means no source of headers exists for the kernel.
@@ -64,8 +63,7 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no kernel headers for %s: %s; enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, or pass --from with an archive, a module or a header directory",
-		e.Release, strings.Join(e.Looked, "; "))
+	return fmt.Sprintf("no kernel headers for %s: %s", e.Release, strings.Join(e.Looked, "; "))
 }
 
 // Fetch returns a header tree for the running kernel (or for opts.From),
@@ -100,12 +98,12 @@ func Fetch(ctx context.Context, opts Options) (*Tree, error) {
 type fetcher struct {
 	opts  Options
 	log   *slog.Logger
-	cache *Cache
+	cache *cache.Cache
 }
 
-func (f *fetcher) openCache() (*Cache, error) {
+func (f *fetcher) openCache() (*cache.Cache, error) {
 	if f.cache == nil {
-		c, err := OpenCache(CacheOptions{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
+		c, err := cache.Open(cache.Options{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +116,7 @@ func (f *fetcher) fromPath(ctx context.Context) (*Tree, error) {
 	from := f.opts.From
 	fi, err := os.Stat(from)
 	if err != nil {
-		return nil, fmt.Errorf("--from: %w", err)
+		return nil, fmt.Errorf("header source: %w", err)
 	}
 	if fi.IsDir() {
 		t, err := OpenDir(from)
@@ -403,7 +401,7 @@ type CleanResult struct {
 // digest is that archive's. With all, it removes every tree and unmounts
 // the cache tmpfs if kh mounted it.
 func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
-	c, err := OpenCache(CacheOptions{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
+	c, err := cache.Open(cache.Options{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
 	if errors.Is(err, os.ErrNotExist) {
 		return &CleanResult{}, nil
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/compile"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +49,7 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 			if err != nil {
 				return err
 			}
-			err = tracing.Build(cmd.Context(), t, src, out, tracing.BuildOptions{
+			err = compile.Build(cmd.Context(), t, src, out, compile.Options{
 				Arch:   arch,
 				Clang:  clang,
 				LLC:    llc,
@@ -57,7 +57,7 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 				Stderr: a.stderr,
 				Log:    a.logger(),
 			})
-			var mt *tracing.MissingToolError
+			var mt *compile.MissingToolError
 			if errors.As(err, &mt) {
 				return fmt.Errorf("%w, or name it with --%s", err, mt.Tool)
 			}

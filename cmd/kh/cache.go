@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/cache"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -28,8 +29,8 @@ func (a *app) listCmd() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			c, err := kheaders.OpenCache(kheaders.CacheOptions{Dir: a.cacheDir, Existing: true, Log: a.logger()})
-			var entries []kheaders.Entry
+			c, err := cache.Open(cache.Options{Dir: a.cacheDir, Existing: true, Log: a.logger()})
+			var entries []cache.Entry
 			switch {
 			case errors.Is(err, os.ErrNotExist):
 			case err != nil:

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/compile"
+	"github.com/khtool/kh/internal/shquote"
 	"github.com/spf13/cobra"
 )
 
@@ -42,14 +43,14 @@ default it is the tree's.`,
 			if err != nil {
 				return err
 			}
-			flags, err := tracing.CFlags(t, arch)
+			flags, err := compile.CFlags(t, arch)
 			if err != nil {
 				return archUsage(err)
 			}
 			if output == "json" {
 				return a.printJSON(flags)
 			}
-			_, err = fmt.Fprintln(a.stdout, tracing.JoinSh(flags))
+			_, err = fmt.Fprintln(a.stdout, shquote.Join(flags))
 			return err
 		},
 	}
@@ -61,7 +62,7 @@ default it is the tree's.`,
 
 // archUsage makes an unknown --arch a usage error.
 func archUsage(err error) error {
-	var ua *tracing.UnknownArchError
+	var ua *compile.UnknownArchError
 	if errors.As(err, &ua) {
 		return usagef("--arch: %v", err)
 	}

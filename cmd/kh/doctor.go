@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/doctor"
 )
 
 // doctorCmd is `kh doctor`: can tracing work here, and what is missing.
@@ -35,7 +35,7 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			rep, err := tracing.Doctor(cmd.Context(), tracing.DoctorOptions{Fix: fix, CacheDir: a.cacheDir, AllowDisk: a.allowDisk})
+			rep, err := doctor.Run(cmd.Context(), doctor.Options{Fix: fix, CacheDir: a.cacheDir, AllowDisk: a.allowDisk})
 			if err != nil {
 				return err
 			}

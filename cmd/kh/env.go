@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/khtool/kh/kheaders"
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
 )
 
@@ -37,14 +37,14 @@ tree's) go to stderr.
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			if shell != string(tracing.ShellSh) && shell != string(tracing.ShellFish) {
+			if shell != string(toolenv.ShellSh) && shell != string(toolenv.ShellFish) {
 				return usagef("unknown --shell %q (want sh or fish)", shell)
 			}
 			t, err := a.fetch(cmd.Context(), &ff)
 			if err != nil {
 				return err
 			}
-			vars := tracing.EnvVars(t)
+			vars := toolenv.Vars(t)
 			a.warnEnv(t)
 			if output == "json" {
 				m := make(map[string]*string, len(vars))
@@ -57,7 +57,7 @@ tree's) go to stderr.
 				}
 				return a.printJSON(m)
 			}
-			text, err := tracing.FormatEnv(vars, tracing.Shell(shell))
+			text, err := toolenv.Format(vars, toolenv.Shell(shell))
 			if err != nil {
 				return err
 			}
@@ -74,11 +74,11 @@ tree's) go to stderr.
 // warnEnv prints on stderr why tracing tools may still fail with the
 // environment of tree t on this machine.
 func (a *app) warnEnv(t *kheaders.Tree) {
-	h, err := tracing.RunningHost()
+	h, err := toolenv.RunningHost()
 	if err != nil {
 		a.logger().Debug("cannot describe this machine", "err", err)
 	}
-	for _, w := range tracing.EnvWarnings(t, h) {
+	for _, w := range toolenv.Warnings(t, h) {
 		a.logger().Warn(w)
 	}
 }

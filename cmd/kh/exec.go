@@ -6,7 +6,8 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/internal/shquote"
+	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
 )
 
@@ -39,8 +40,8 @@ Exit status 127: COMMAND was not found; 126: it could not be run.`,
 				return err
 			}
 			a.warnEnv(t)
-			a.logger().Debug("exec", "argv", tracing.JoinSh(args), "headers", t.Path)
-			err = tracing.Exec(t, args, os.Environ())
+			a.logger().Debug("exec", "argv", shquote.Join(args), "headers", t.Path)
+			err = toolenv.Exec(t, args, os.Environ())
 			if errors.Is(err, exec.ErrNotFound) {
 				return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", args[0])}
 			}

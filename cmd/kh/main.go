@@ -46,11 +46,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "kh: "+oneLine(ee.err.Error()))
+			fmt.Fprintln(stderr, errorLine(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "kh: "+oneLine(err.Error()))
+	fmt.Fprintln(stderr, errorLine(err))
 	var ue *usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		fmt.Fprintln(stderr, "Run 'kh --help' for usage.")
