@@ -34,7 +34,7 @@ For a BTF tree (vmlinux.h) they are for a CO-RE program:
 default it is the tree's.`,
 		Example: `  kh cflags
   kh cflags --from device/kheaders.tar.xz -o json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err

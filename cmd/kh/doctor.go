@@ -11,6 +11,7 @@ func (a *app) doctorCmd() *cobra.Command {
 	var (
 		output string
 		fix    bool
+		cf     cacheFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor",
@@ -30,12 +31,12 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 		Example: `  kh doctor
   kh doctor -o json
   sudo kh doctor --fix`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			rep, err := doctor.Run(cmd.Context(), doctor.Options{Fix: fix, CacheDir: a.cacheDir, AllowDisk: a.allowDisk})
+			rep, err := doctor.Run(cmd.Context(), doctor.Options{Fix: fix, CacheDir: a.cacheDir(cf), AllowDisk: cf.allowDisk})
 			if err != nil {
 				return err
 			}
@@ -54,6 +55,7 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 		},
 	}
 	outputFlag(cmd, &output)
+	cf.add(cmd, false)
 	cmd.Flags().BoolVar(&fix, "fix", false, "mount what is missing (tracefs, debugfs, bpffs, securityfs); needs root")
 	return cmd
 }

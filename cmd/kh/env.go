@@ -32,7 +32,7 @@ tree's) go to stderr.
 		Example: `  eval "$(kh env)"
   kh env --shell fish | source
   kh env --from kheaders.tar.xz -o json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -78,6 +78,7 @@ func (a *app) warnEnv(t *kheaders.Tree) {
 	if err != nil {
 		a.logger().Debug("cannot describe this machine", "err", err)
 	}
+	h.Environ = a.environ()
 	for _, w := range toolenv.Warnings(t, h) {
 		a.logger().Warn(w)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 
 	"github.com/khtool/kh/internal/shquote"
@@ -33,7 +32,7 @@ Exit status 127: COMMAND was not found; 126: it could not be run.`,
 		Example: `  kh exec -- python3 /usr/share/bcc/tools/opensnoop
   kh exec -- bpftrace -e 'kprobe:do_nanosleep { printf("%d\n", pid); }'
   kh exec --from kheaders.tar.xz -- bpftrace script.bt`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := a.fetch(cmd.Context(), &ff)
 			if err != nil {
@@ -41,7 +40,7 @@ Exit status 127: COMMAND was not found; 126: it could not be run.`,
 			}
 			a.warnEnv(t)
 			a.logger().Debug("exec", "argv", shquote.Join(args), "headers", t.Path)
-			err = toolenv.Exec(t, args, os.Environ())
+			err = toolenv.Exec(t, args, a.environ())
 			if errors.Is(err, exec.ErrNotFound) {
 				return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", args[0])}
 			}

@@ -10,12 +10,14 @@ import (
 
 // fetchFlags are the flags of every command that needs a header tree.
 type fetchFlags struct {
+	cache      cacheFlags
 	from       string
 	loadModule bool
 	require    string
 }
 
 func (f *fetchFlags) add(cmd *cobra.Command) {
+	f.cache.add(cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "use this archive (kheaders.tar.xz), kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) or header directory instead of the running kernel's")
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
@@ -27,8 +29,8 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 	opts := kheaders.Options{
 		From:       f.from,
 		LoadModule: f.loadModule,
-		CacheDir:   a.cacheDir,
-		AllowDisk:  a.allowDisk,
+		CacheDir:   a.cacheDir(f.cache),
+		AllowDisk:  f.cache.allowDisk,
 		Log:        a.logger(),
 	}
 	switch f.require {
@@ -58,7 +60,7 @@ module on disk (read without loading it, or loaded with --load-module);
 		Example: `  kh fetch
   kh fetch --from kheaders.tar.xz -o json
   BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err

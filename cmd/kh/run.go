@@ -36,7 +36,7 @@ everything. Needs root (or CAP_BPF and CAP_PERFMON).`,
 		Example: `  kh run opensnoop.bpf.o
   kh run -o json --duration 10s trace.bpf.o
   kh run --btf /sys/kernel/btf/vmlinux --record events=event trace.bpf.o`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
