@@ -1,10 +1,10 @@
 package kconfig
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/fsutil"
 	"github.com/khtool/kh/internal/logx"
 	"io"
 	"io/fs"
@@ -170,7 +170,7 @@ func describeMiss(path string, err error, option string) string {
 
 // readConfigFile reads a .config, gzip-compressed when gz is set.
 func readConfigFile(path string, gz bool) (*Config, error) {
-	data, err := readFile(path, MaxConfigSize)
+	data, err := fsutil.ReadRegular(path, MaxConfigSize)
 	if err != nil {
 		return nil, err
 	}
@@ -186,38 +186,6 @@ func readConfigFile(path string, gz bool) (*Config, error) {
 	return c, nil
 }
 
-// readFile reads a regular file of at most max bytes. Files in /proc
-// report their size (config.gz does), so one read suffices.
-func readFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes is too large (limit %d)", path, fi.Size(), max)
-	}
-	// One allocation of the right size (files in /proc report theirs);
-	// io.ReadAll would double its buffer up to twice the file size.
-	b := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	_, err = b.ReadFrom(io.LimitReader(f, max+1))
-	data := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: too large (limit %d bytes)", path, max)
-	}
-	return data, nil
-}
-
 // Open reads a configuration from path: a directory is a header tree
 // (OpenTree), a file is anything Load understands.
 func Open(ctx context.Context, path string) (*Config, error) {
@@ -228,7 +196,7 @@ func Open(ctx context.Context, path string) (*Config, error) {
 	if fi.IsDir() {
 		return OpenTree(path)
 	}
-	data, err := readFile(path, MaxFileSize)
+	data, err := fsutil.ReadRegular(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +310,7 @@ var treeFiles = []string{"include/config/auto.conf", "include/generated/autoconf
 func OpenTree(dir string) (*Config, error) {
 	for _, rel := range treeFiles {
 		p := filepath.Join(dir, rel)
-		data, err := readFile(p, MaxConfigSize)
+		data, err := fsutil.ReadRegular(p, MaxConfigSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/fsutil"
+	"github.com/khtool/kh/internal/kmod"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -508,5 +510,32 @@ func TestReadOnlyCache(t *testing.T) {
 	_, err := Fetch(context.Background(), Options{From: src, CacheDir: mnt})
 	if err == nil || !strings.Contains(err.Error(), "cache "+mnt+" is not writable by this user") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Fetch into a read-only cacheDir: %v", err)
+	}
+}
+
+// TestReadArchiveTooLarge: a --from file over the size limit is refused
+// from fstat, without reading it (a sparse file of kmod.MaxSize+1 bytes),
+// and so is a FIFO, without blocking.
+func TestReadArchiveTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "huge.tar.xz")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(kmod.MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var tl *fsutil.TooLargeError
+	if _, err := ReadArchive(p); !errors.As(err, &tl) || tl.Size != kmod.MaxSize+1 {
+		t.Fatalf("ReadArchive of a file over the limit: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadArchive(fifo); !errors.Is(err, fsutil.ErrNotRegular) {
+		t.Fatalf("ReadArchive of a FIFO: %v", err)
 	}
 }

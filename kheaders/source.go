@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/fsutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,17 +54,7 @@ func (a *Archive) Digest() string {
 // (kheaders.tar.xz), or a kheaders module (kheaders.ko, plain or .xz,
 // .zst, .gz), whose embedded archive is read without loading it.
 func ReadArchive(path string) (*Archive, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > kmod.MaxSize {
-		return nil, fmt.Errorf("%s: %d bytes is too large for a kheaders archive", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegular(path, kmod.MaxSize)
 	if err != nil {
 		return nil, err
 	}

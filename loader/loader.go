@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/khtool/kh/internal/caps"
+	"github.com/khtool/kh/internal/fsutil"
 	"github.com/khtool/kh/internal/logx"
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -145,17 +145,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Object, error) {
 // readObject reads a BPF object file, refusing anything that is not a
 // regular file of sane size.
 func readObject(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("BPF object: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("BPF object %s: not a regular file", path)
-	}
-	if fi.Size() > MaxObjectSize {
-		return nil, fmt.Errorf("BPF object %s: %d bytes is too large", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegular(path, MaxObjectSize)
 	if err != nil {
 		return nil, fmt.Errorf("BPF object: %w", err)
 	}
