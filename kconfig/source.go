@@ -254,7 +254,7 @@ func decodeIfText(f decompress.Format, data []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	defer decompress.CloseReader(r)
+	defer r.Close()
 	head := make([]byte, 4096)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]

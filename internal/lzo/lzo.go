@@ -1,4 +1,13 @@
-package decompress
+// Package lzo decodes lzop files, the LZO format the kernel build
+// compresses images with ("lzop -9"): a header, then blocks of at most
+// 256 KiB, each compressed with LZO1X on its own and optionally
+// checksummed (Adler-32 or CRC-32). No maintained Go library decodes it;
+// lzo1xDecode follows the bitstream description in the kernel's
+// Documentation/staging/lzo.rst.
+//
+// It decodes from memory with a cap on the output; it must not sniff
+// formats or know about other codecs (internal/decompress does).
+package lzo
 
 import (
 	"encoding/binary"
@@ -9,13 +18,14 @@ import (
 	"io"
 )
 
-// LZO: the kernel build compresses with "lzop -9", so a stream is an lzop
-// file (a header, then blocks of at most 256 KiB each compressed with
-// LZO1X on its own). No maintained Go library decodes it, so the decoder
-// is here: lzo1xDecode follows the bitstream description in the kernel's
-// Documentation/staging/lzo.rst.
+// Magic is the first bytes of an lzop file.
+const Magic = "\x89LZO\x00\r\n\x1a\n"
 
-var errLZOCorrupt = errors.New("corrupt LZO data")
+// ErrCorrupt means the data is not a valid lzop file.
+var ErrCorrupt = errors.New("corrupt LZO data")
+
+// ErrTooLarge means the decoded data would exceed the reader's cap.
+var ErrTooLarge = errors.New("decompressed data exceeds size limit")
 
 // lzop header flags.
 const (
@@ -42,7 +52,11 @@ type lzopReader struct {
 	err   error
 }
 
-func newLZOReader(data []byte, max int64) (*lzopReader, error) {
+// NewReader returns a reader of the data decoded from the lzop file at
+// the start of data, failing with ErrTooLarge before it would yield more
+// than max bytes, and with ErrCorrupt for a bad header, block or
+// checksum. Bytes after the end marker are ignored.
+func NewReader(data []byte, max int64) (io.Reader, error) {
 	r := &lzopReader{data: data, max: max}
 	if err := r.header(); err != nil {
 		return nil, err
@@ -52,7 +66,7 @@ func newLZOReader(data []byte, max int64) (*lzopReader, error) {
 
 func (r *lzopReader) need(n int) error {
 	if len(r.data)-r.pos < n {
-		return fmt.Errorf("%w: truncated", errLZOCorrupt)
+		return fmt.Errorf("%w: truncated", ErrCorrupt)
 	}
 	return nil
 }
@@ -78,12 +92,12 @@ func (r *lzopReader) u32() uint32 {
 // header parses the lzop file header (lzop's own layout; versions before
 // and after 0.9.4 differ).
 func (r *lzopReader) header() error {
-	magic := Magic(LZO)
+	magic := Magic
 	if err := r.need(len(magic) + 7); err != nil {
 		return err
 	}
-	if string(r.data[:len(magic)]) != string(magic) {
-		return fmt.Errorf("%w: no lzop magic", errLZOCorrupt)
+	if string(r.data[:len(magic)]) != magic {
+		return fmt.Errorf("%w: no lzop magic", ErrCorrupt)
 	}
 	r.pos = len(magic)
 	start := r.pos
@@ -129,7 +143,7 @@ func (r *lzopReader) header() error {
 		sum = adler32.Checksum(r.data[start:r.pos])
 	}
 	if r.u32() != sum {
-		return fmt.Errorf("%w: header checksum mismatch", errLZOCorrupt)
+		return fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
 	}
 	if r.flags&lzopExtraField != 0 {
 		if err := r.need(4); err != nil {
@@ -137,7 +151,7 @@ func (r *lzopReader) header() error {
 		}
 		n := int(r.u32())
 		if err := r.need(n + 4); err != nil || n < 0 {
-			return fmt.Errorf("%w: truncated extra field", errLZOCorrupt)
+			return fmt.Errorf("%w: truncated extra field", ErrCorrupt)
 		}
 		r.pos += n + 4
 	}
@@ -159,7 +173,7 @@ func (r *lzopReader) block() error {
 	}
 	clen := int(r.u32())
 	if dlen > lzopMaxBlock || clen > dlen {
-		return fmt.Errorf("%w: bad block sizes %d/%d", errLZOCorrupt, clen, dlen)
+		return fmt.Errorf("%w: bad block sizes %d/%d", ErrCorrupt, clen, dlen)
 	}
 	if r.total+int64(dlen) > r.max {
 		return ErrTooLarge
@@ -190,7 +204,7 @@ func (r *lzopReader) block() error {
 	src := r.data[r.pos : r.pos+clen]
 	r.pos += clen
 	if hasC && lzopSum(r.flags, lzopCRC32C, src) != csum {
-		return fmt.Errorf("%w: compressed block checksum mismatch", errLZOCorrupt)
+		return fmt.Errorf("%w: compressed block checksum mismatch", ErrCorrupt)
 	}
 	if cap(r.out) < dlen {
 		r.out = make([]byte, dlen)
@@ -204,11 +218,11 @@ func (r *lzopReader) block() error {
 			return err
 		}
 		if n != dlen {
-			return fmt.Errorf("%w: block decoded to %d bytes, want %d", errLZOCorrupt, n, dlen)
+			return fmt.Errorf("%w: block decoded to %d bytes, want %d", ErrCorrupt, n, dlen)
 		}
 	}
 	if hasD && lzopSum(r.flags, lzopCRC32D, r.out) != dsum {
-		return fmt.Errorf("%w: block checksum mismatch", errLZOCorrupt)
+		return fmt.Errorf("%w: block checksum mismatch", ErrCorrupt)
 	}
 	r.total += int64(dlen)
 	return nil
@@ -244,7 +258,7 @@ func (r *lzopReader) Read(p []byte) (int, error) {
 func lzo1xDecode(in, out []byte) (int, error) {
 	ip, op := 0, 0
 	bad := func(what string) (int, error) {
-		return op, fmt.Errorf("%w: %s at input %d", errLZOCorrupt, what, ip)
+		return op, fmt.Errorf("%w: %s at input %d", ErrCorrupt, what, ip)
 	}
 	if len(in) < 3 {
 		return bad("input too short")
