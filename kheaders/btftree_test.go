@@ -56,7 +56,7 @@ func TestFetchBTFTree(t *testing.T) {
 
 	_, err = Fetch(context.Background(), Options{Root: root, Release: "6.1.192", CacheDir: cacheDir, Require: KindHeaders})
 	var nf *NotFoundError
-	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "--require kheaders") {
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "only kernel headers are acceptable") {
 		t.Fatalf("--require kheaders: err = %v", err)
 	}
 

@@ -205,21 +205,32 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := f.opts.Root
+	e := &sourceEnv{root: f.opts.Root, release: release}
 	nf := &NotFoundError{Release: release}
 	skip := func(what, why string) {
 		f.log.Debug("source skipped", "source", what, "why", why)
 		nf.Looked = append(nf.Looked, what+": "+why)
 	}
+	for _, s := range headerSources() {
+		if t, done, err := s.fetch(ctx, f, e, skip); done {
+			return t, err
+		}
+	}
+	return nil, nf
+}
 
-	// 2. The sysfs file.
-	sysfs := kernel.Path(root, SysfsArchive)
-	if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
-		return t, err
+// fetchSysfs is Fetch's step for the sysfs file.
+func fetchSysfs(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	if t, ok, err := f.trySysfs(ctx, kernel.Path(e.root, SysfsArchive), e.release); ok || err != nil {
+		return t, true, err
 	}
 	skip(SysfsArchive, sysfsAbsent)
+	return nil, false, nil
+}
 
-	// 3. The kheaders module on disk.
+// fetchModule is Fetch's step for the kheaders module on disk.
+func fetchModule(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	root, release := e.root, e.release
 	mods := kmod.Find(root, release, "kheaders")
 	for _, p := range mods {
 		src := Source{Kind: SourceModule, Location: p}
@@ -228,7 +239,7 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 			// The same file as last time (and so the same vermagic):
 			// no need to read it.
 			if t, ok := f.fromHint(key); ok && t.Release == release {
-				return t, nil
+				return t, true, nil
 			}
 		}
 		m, why := checkModule(p, release)
@@ -240,12 +251,13 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 		if f.opts.LoadModule {
 			f.log.Debug("loading the kheaders module", "module", p)
 			if err := loadModule(m); err != nil {
-				return nil, err
+				return nil, true, err
 			}
+			sysfs := kernel.Path(root, SysfsArchive)
 			if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
-				return t, err
+				return t, true, err
 			}
-			return nil, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
+			return nil, true, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
 		}
 		f.log.Debug("source taken", "source", "module", "path", p, "vermagic", m.Vermagic())
 		a, err := archiveFromModule(m)
@@ -253,30 +265,39 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 			skip(p, err.Error())
 			continue
 		}
-		return f.publish(ctx, a, key)
+		t, err := f.publish(ctx, a, key)
+		return t, true, err
 	}
 	if len(mods) == 0 {
 		skip("kheaders module", notFoundIn(release))
 	}
+	return nil, false, nil
+}
 
-	// 4. Filesystem headers, only when they provably match.
-	build := kernel.Path(root, "/lib/modules/"+release+"/build")
-	if t, why := f.tryBuildDir(ctx, build, release); t != nil {
-		return t, nil
-	} else {
-		skip(build, why)
+// fetchBuildDir is Fetch's step for filesystem headers, taken only when
+// they provably match.
+func fetchBuildDir(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	build := kernel.Path(e.root, "/lib/modules/"+e.release+"/build")
+	t, why := f.tryBuildDir(ctx, build, e.release)
+	if t != nil {
+		return t, true, nil
 	}
+	skip(build, why)
+	return nil, false, nil
+}
 
-	// 5. A tree made from the kernel's BTF, for CO-RE programs.
+// fetchBTF is Fetch's last step: a tree made from the kernel's BTF, for
+// CO-RE programs, unless Options.Require asks for real headers.
+func fetchBTF(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
 	if f.opts.Require == KindHeaders {
-		skip(btf.KernelPath, "not used: --require kheaders")
-		return nil, nf
+		skip(btf.KernelPath, "not used: only kernel headers are acceptable (Options.Require)")
+		return nil, false, nil
 	}
-	if t, ok, err := f.tryBTF(ctx, release); ok || err != nil {
-		return t, err
+	if t, ok, err := f.tryBTF(ctx, e.release); ok || err != nil {
+		return t, true, err
 	}
-	skip(btf.KernelPath, "absent (no CONFIG_DEBUG_INFO_BTF)")
-	return nil, nf
+	skip(btf.KernelPath, btfAbsent)
+	return nil, false, nil
 }
 
 // trySysfs uses the sysfs archive if it exists.
@@ -324,6 +345,9 @@ func checkModule(path, release string) (*kmod.Module, string) {
 	}
 	return m, ""
 }
+
+// btfAbsent says why btf.KernelPath does not exist.
+const btfAbsent = "absent (no CONFIG_DEBUG_INFO_BTF)"
 
 // sysfsAbsent says why SysfsArchive does not exist.
 const sysfsAbsent = "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)"
