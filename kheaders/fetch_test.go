@@ -531,6 +531,11 @@ func TestReadArchiveTooLarge(t *testing.T) {
 	if _, err := ReadArchive(p); !errors.As(err, &tl) || tl.Size != kmod.MaxSize+1 {
 		t.Fatalf("ReadArchive of a file over the limit: %v", err)
 	}
+	text := filepath.Join(dir, "text")
+	os.WriteFile(text, []byte("hello\n"), 0o644)
+	if _, err := ReadArchive(text); !errors.Is(err, ErrNotArchive) {
+		t.Fatalf("ReadArchive of a text file: %v", err)
+	}
 	fifo := filepath.Join(dir, "fifo")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)

@@ -50,6 +50,10 @@ func (a *Archive) Digest() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ErrNotArchive means a file is neither a kheaders archive nor a kernel
+// module.
+var ErrNotArchive = errors.New("neither a kheaders archive (tar.xz) nor a kernel module")
+
 // ReadArchive reads a kheaders archive from a file: an xz archive
 // (kheaders.tar.xz), or a kheaders module (kheaders.ko, plain or .xz,
 // .zst, .gz), whose embedded archive is read without loading it.
@@ -67,7 +71,7 @@ func ReadArchive(path string) (*Archive, error) {
 	}
 	m, err := kmod.Parse(data)
 	if errors.Is(err, kmod.ErrNotModule) {
-		return nil, fmt.Errorf("%s: neither a kheaders archive (tar.xz) nor a kernel module", path)
+		return nil, fmt.Errorf("%s: %w", path, ErrNotArchive)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
