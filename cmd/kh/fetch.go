@@ -43,9 +43,36 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 	return kheaders.Fetch(ctx, opts)
 }
 
+// fetchTree checks the output format, then fetches the tree: the start
+// of every command that prints something about a tree.
+func (a *app) fetchTree(ctx context.Context, output string, f *fetchFlags) (*kheaders.Tree, error) {
+	if err := checkOutput(output); err != nil {
+		return nil, err
+	}
+	return a.fetch(ctx, f)
+}
+
+// fetchOptions are the flags of `kh fetch`.
+type fetchOptions struct {
+	fetch  fetchFlags
+	output string
+}
+
+// runFetch is `kh fetch` once its command line is parsed.
+func (a *app) runFetch(ctx context.Context, o *fetchOptions) error {
+	t, err := a.fetchTree(ctx, o.output, &o.fetch)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		return a.printJSON(t)
+	}
+	_, err = fmt.Fprintln(a.stdout, t.Path)
+	return err
+}
+
 func (a *app) fetchCmd() *cobra.Command {
-	var ff fetchFlags
-	var output string
+	var o fetchOptions
 	cmd := &cobra.Command{
 		Use:   "fetch",
 		Short: "Print the path of the running kernel's headers, unpacking them into the cache if needed",
@@ -61,22 +88,9 @@ module on disk (read without loading it, or loaded with --load-module);
   kh fetch --from kheaders.tar.xz -o json
   BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return a.printJSON(t)
-			}
-			_, err = fmt.Fprintln(a.stdout, t.Path)
-			return err
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
 	}
-	ff.add(cmd)
-	outputFlag(cmd, &output)
+	o.fetch.add(cmd)
+	outputFlag(cmd, &o.output)
 	return cmd
 }
