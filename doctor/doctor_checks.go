@@ -7,6 +7,7 @@ import (
 	"github.com/khtool/kh/internal/caps"
 	"github.com/khtool/kh/internal/mountinfo"
 	"github.com/khtool/kh/internal/tracefs"
+	"github.com/khtool/kh/kconfig"
 	"github.com/khtool/kh/kheaders"
 	"os"
 	"path/filepath"
@@ -194,13 +195,14 @@ func probeKernelTypes(ctx context.Context, env *Target) Finding {
 }
 
 func probeConfig(_ context.Context, env *Target) Finding {
-	if env.exists("/proc/config.gz") {
-		return ok("/proc/config.gz")
+	// kconfig.Running's order: the same files, then the module.
+	files := kconfig.RunningFiles(env.Uname.Release)
+	for _, f := range files {
+		if env.exists(f) {
+			return ok("%s", f)
+		}
 	}
-	boot := "/boot/config-" + env.Uname.Release
-	if env.exists(boot) {
-		return ok("%s", boot)
-	}
+	boot := files[len(files)-1]
 	if m := kmod.Find(env.Root, env.Uname.Release, "configs"); len(m) > 0 {
 		return warn("absent: /proc/config.gz appears once the configs module is loaded", "modprobe configs (as root)")
 	}

@@ -93,6 +93,14 @@ func (o Options) release() (string, error) { return kernel.Release(o.Release) }
 // MaxFileSize caps the size of a file read as a configuration source.
 const MaxFileSize = MaxImageSize
 
+// RunningFiles returns the files Running reads, in its order, before it
+// looks for the configs module (kmod.Find(root, release, "configs")):
+// /proc/config.gz, then /boot/config-RELEASE. Paths are absolute on the
+// system (below Options.Root when one is given).
+func RunningFiles(release string) []string {
+	return []string{"/proc/config.gz", "/boot/config-" + release}
+}
+
 // Running returns the configuration of the running kernel (of
 // opts.Release under opts.Root), from the first of these that has it:
 // /proc/config.gz, /boot/config-RELEASE, and the configs module
@@ -108,26 +116,22 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		return nil, err
 	}
 	var tried []string
-
-	proc := kernel.Path(opts.Root, "/proc/config.gz")
-	c, err := readConfigFile(proc, true)
-	if err == nil {
-		c.Source = Source{Kind: SourceProc, Location: proc}
-		log.Debug("config: read", "source", proc)
-		return c, nil
+	files := RunningFiles(release)
+	for i, kind := range []SourceKind{SourceProc, SourceBoot} {
+		p := kernel.Path(opts.Root, files[i])
+		c, err := readConfigFile(p, kind == SourceProc)
+		if err == nil {
+			c.Source = Source{Kind: kind, Location: p}
+			log.Debug("config: read", "source", p)
+			return c, nil
+		}
+		log.Debug("config: not usable", "source", p, "err", err)
+		option := ""
+		if kind == SourceProc {
+			option = "CONFIG_IKCONFIG_PROC"
+		}
+		tried = append(tried, describeMiss(p, err, option))
 	}
-	log.Debug("config: not usable", "source", proc, "err", err)
-	tried = append(tried, describeMiss(proc, err, "CONFIG_IKCONFIG_PROC"))
-
-	boot := kernel.Path(opts.Root, "/boot/config-"+release)
-	c, err = readConfigFile(boot, false)
-	if err == nil {
-		c.Source = Source{Kind: SourceBoot, Location: boot}
-		log.Debug("config: read", "source", boot)
-		return c, nil
-	}
-	log.Debug("config: not usable", "source", boot, "err", err)
-	tried = append(tried, describeMiss(boot, err, ""))
 
 	mods := kmod.Find(opts.Root, release, "configs")
 	for _, p := range mods {
@@ -138,6 +142,7 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		if err == nil {
 			var cfg []byte
 			if cfg, err = configBetween(m); err == nil {
+				var c *Config
 				if c, err = Parse(cfg); err == nil {
 					c.Source = Source{Kind: SourceModule, Location: p, Detail: "between " + symConfigStart + " and " + symConfigEnd}
 					log.Debug("config: read", "source", p)
