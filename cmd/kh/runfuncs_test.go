@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/khtool/kh/doctor"
 )
 
 // The run functions called directly, with injected streams and
@@ -112,3 +114,33 @@ func TestConfigStdin(t *testing.T) {
 }
 
 func asUsage(err error, ue **usageError) bool { return errors.As(err, ue) }
+
+// TestRunDoctorDirect: the report is printed in the chosen format, and an
+// essential failing check makes the exit status 1.
+func TestRunDoctorDirect(t *testing.T) {
+	checks := []doctor.Check{
+		{Name: "fine", Probe: func(context.Context, *doctor.Target) doctor.Finding {
+			return doctor.Finding{Status: doctor.StatusOK, Value: "all good"}
+		}},
+		{Name: "broken", Essential: true, Probe: func(context.Context, *doctor.Target) doctor.Finding {
+			return doctor.Finding{Status: doctor.StatusFail, Value: "missing", Fix: "install it"}
+		}},
+	}
+	a, out, _ := testApp("")
+	err := a.runDoctor(context.Background(), &doctorOptions{output: "json", checks: checks})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitFailure {
+		t.Fatalf("runDoctor with an essential failure: %v", err)
+	}
+	var rep doctor.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.OK || len(rep.Checks) != 2 || rep.Checks[1].Fix != "install it" {
+		t.Fatalf("doctor -o json: %v %s", err, out)
+	}
+	a, out, _ = testApp("")
+	if err := a.runDoctor(context.Background(), &doctorOptions{output: "text", checks: checks[:1]}); err != nil {
+		t.Fatalf("runDoctor, all fine: %v", err)
+	}
+	if !strings.Contains(out.String(), "all good") {
+		t.Errorf("doctor text: %s", out)
+	}
+}
