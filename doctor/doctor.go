@@ -2,10 +2,10 @@ package doctor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/khtool/kh/kheaders"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -150,7 +150,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		sys = LiveSystem()
 	}
 	if opts.Fix && sys.EUID() != 0 {
-		return nil, errors.New("doctor --fix needs root (it mounts file systems)")
+		return nil, fmt.Errorf("fixing needs root (it mounts file systems): %w", fs.ErrPermission)
 	}
 	u, err := sys.Uname()
 	if err != nil {

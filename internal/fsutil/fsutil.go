@@ -4,6 +4,10 @@
 // check is still refused or bounded.
 //
 // It must not interpret what it reads.
+//
+// One copy remains on purpose: btf/spec.go reads its input its own way
+// (it sniffs the ELF magic through the open file first); package btf is
+// being rewritten separately and will take ReadRegular then.
 package fsutil
 
 import (
