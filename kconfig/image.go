@@ -252,7 +252,7 @@ func (s *scanner) tryStream(c candidate) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	defer decompress.CloseReader(r)
+	defer r.Close()
 	where := fmt.Sprintf("%s-compressed %s at %#x", c.f, c.desc, c.off)
 	cfg, off, err := s.scanStream(r)
 	if err != nil {

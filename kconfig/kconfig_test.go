@@ -433,6 +433,12 @@ func TestRunning(t *testing.T) {
 		!strings.Contains(err.Error(), "configs module (CONFIG_IKCONFIG=m): not found in") {
 		t.Errorf("empty root: %v", err)
 	}
+	if !errors.Is(err, ErrNoConfig) {
+		t.Errorf("empty root: %v is not ErrNoConfig", err)
+	}
+	if _, err := Open(context.Background(), t.TempDir()); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("empty directory: %v is not ErrNoConfig", err)
+	}
 }
 
 func TestRunningHost(t *testing.T) {

@@ -1,10 +1,11 @@
 package kconfig
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/fsutil"
+	"github.com/khtool/kh/internal/logx"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,19 @@ import (
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
 )
+
+// ErrNoConfig means no kernel configuration was found where it was
+// looked for (the running kernel's usual places, or a directory).
+var ErrNoConfig = errors.New("no configuration found")
+
+// errNoConfigInDir is ErrNoConfig for a directory, worded for it.
+var errNoConfigInDir = noConfigError("no kernel configuration in this directory")
+
+// noConfigError is an ErrNoConfig with its own wording.
+type noConfigError string
+
+func (e noConfigError) Error() string        { return string(e) }
+func (e noConfigError) Is(target error) bool { return target == ErrNoConfig }
 
 // SourceKind says what kind of place a configuration was read from.
 type SourceKind string
@@ -71,16 +85,21 @@ type Options struct {
 }
 
 func (o Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.New(slog.DiscardHandler)
+	return logx.OrDiscard(o.Logger)
 }
 
 func (o Options) release() (string, error) { return kernel.Release(o.Release) }
 
 // MaxFileSize caps the size of a file read as a configuration source.
 const MaxFileSize = MaxImageSize
+
+// RunningFiles returns the files Running reads, in its order, before it
+// looks for the configs module (kmod.Find(root, release, "configs")):
+// /proc/config.gz, then /boot/config-RELEASE. Paths are absolute on the
+// system (below Options.Root when one is given).
+func RunningFiles(release string) []string {
+	return []string{"/proc/config.gz", "/boot/config-" + release}
+}
 
 // Running returns the configuration of the running kernel (of
 // opts.Release under opts.Root), from the first of these that has it:
@@ -97,26 +116,22 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		return nil, err
 	}
 	var tried []string
-
-	proc := kernel.Path(opts.Root, "/proc/config.gz")
-	c, err := readConfigFile(proc, true)
-	if err == nil {
-		c.Source = Source{Kind: SourceProc, Location: proc}
-		log.Debug("config: read", "source", proc)
-		return c, nil
+	files := RunningFiles(release)
+	for i, kind := range []SourceKind{SourceProc, SourceBoot} {
+		p := kernel.Path(opts.Root, files[i])
+		c, err := readConfigFile(p, kind == SourceProc)
+		if err == nil {
+			c.Source = Source{Kind: kind, Location: p}
+			log.Debug("config: read", "source", p)
+			return c, nil
+		}
+		log.Debug("config: not usable", "source", p, "err", err)
+		option := ""
+		if kind == SourceProc {
+			option = "CONFIG_IKCONFIG_PROC"
+		}
+		tried = append(tried, describeMiss(p, err, option))
 	}
-	log.Debug("config: not usable", "source", proc, "err", err)
-	tried = append(tried, describeMiss(proc, err, "CONFIG_IKCONFIG_PROC"))
-
-	boot := kernel.Path(opts.Root, "/boot/config-"+release)
-	c, err = readConfigFile(boot, false)
-	if err == nil {
-		c.Source = Source{Kind: SourceBoot, Location: boot}
-		log.Debug("config: read", "source", boot)
-		return c, nil
-	}
-	log.Debug("config: not usable", "source", boot, "err", err)
-	tried = append(tried, describeMiss(boot, err, ""))
 
 	mods := kmod.Find(opts.Root, release, "configs")
 	for _, p := range mods {
@@ -127,6 +142,7 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		if err == nil {
 			var cfg []byte
 			if cfg, err = configBetween(m); err == nil {
+				var c *Config
 				if c, err = Parse(cfg); err == nil {
 					c.Source = Source{Kind: SourceModule, Location: p, Detail: "between " + symConfigStart + " and " + symConfigEnd}
 					log.Debug("config: read", "source", p)
@@ -144,7 +160,7 @@ func Running(ctx context.Context, opts Options) (*Config, error) {
 		}
 		tried = append(tried, "configs module (CONFIG_IKCONFIG=m): not found in "+strings.Join(dirs, ", "))
 	}
-	return nil, fmt.Errorf("no configuration found for the running kernel %s: %s", release, strings.Join(tried, "; "))
+	return nil, fmt.Errorf("%w for the running kernel %s: %s", ErrNoConfig, release, strings.Join(tried, "; "))
 }
 
 func describeMiss(path string, err error, option string) string {
@@ -159,7 +175,7 @@ func describeMiss(path string, err error, option string) string {
 
 // readConfigFile reads a .config, gzip-compressed when gz is set.
 func readConfigFile(path string, gz bool) (*Config, error) {
-	data, err := readFile(path, MaxConfigSize)
+	data, err := fsutil.ReadRegular(path, MaxConfigSize)
 	if err != nil {
 		return nil, err
 	}
@@ -175,38 +191,6 @@ func readConfigFile(path string, gz bool) (*Config, error) {
 	return c, nil
 }
 
-// readFile reads a regular file of at most max bytes. Files in /proc
-// report their size (config.gz does), so one read suffices.
-func readFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes is too large (limit %d)", path, fi.Size(), max)
-	}
-	// One allocation of the right size (files in /proc report theirs);
-	// io.ReadAll would double its buffer up to twice the file size.
-	b := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	_, err = b.ReadFrom(io.LimitReader(f, max+1))
-	data := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: too large (limit %d bytes)", path, max)
-	}
-	return data, nil
-}
-
 // Open reads a configuration from path: a directory is a header tree
 // (OpenTree), a file is anything Load understands.
 func Open(ctx context.Context, path string) (*Config, error) {
@@ -217,7 +201,7 @@ func Open(ctx context.Context, path string) (*Config, error) {
 	if fi.IsDir() {
 		return OpenTree(path)
 	}
-	data, err := readFile(path, MaxFileSize)
+	data, err := fsutil.ReadRegular(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +259,7 @@ func decodeIfText(f decompress.Format, data []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	defer decompress.CloseReader(r)
+	defer r.Close()
 	head := make([]byte, 4096)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]
@@ -331,7 +315,7 @@ var treeFiles = []string{"include/config/auto.conf", "include/generated/autoconf
 func OpenTree(dir string) (*Config, error) {
 	for _, rel := range treeFiles {
 		p := filepath.Join(dir, rel)
-		data, err := readFile(p, MaxConfigSize)
+		data, err := fsutil.ReadRegular(p, MaxConfigSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -350,5 +334,5 @@ func OpenTree(dir string) (*Config, error) {
 		c.Source = Source{Kind: SourceTree, Location: dir, Detail: rel}
 		return c, nil
 	}
-	return nil, fmt.Errorf("%s: no kernel configuration in this directory (looked for %s)", dir, strings.Join(treeFiles, ", "))
+	return nil, fmt.Errorf("%s: %w (looked for %s)", dir, errNoConfigInDir, strings.Join(treeFiles, ", "))
 }

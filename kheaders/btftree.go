@@ -141,7 +141,7 @@ func writeTreeFile(dir, name string, write func(w *bufio.Writer) error) (int64, 
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			err = fmt.Errorf("%w (free space with `kh clean` or give the cache more room)", ErrNoSpace)
+			err = ErrNoSpace
 		}
 		return 0, fmt.Errorf("write %s: %w", p, err)
 	}

@@ -3,6 +3,7 @@ package kheaders
 import (
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/cache"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,7 @@ func OpenDir(dir string) (*Tree, error) {
 	}
 	if _, err := os.Lstat(filepath.Join(abs, ManifestName)); err == nil {
 		// A tree kh published: trust it only as the cache would.
-		c := &Cache{Dir: filepath.Dir(abs), uid: os.Geteuid()}
-		return c.open(filepath.Base(abs))
+		return cache.At(filepath.Dir(abs)).Get(filepath.Base(abs))
 	}
 	uts, err := os.ReadFile(filepath.Join(abs, "include/generated/utsrelease.h"))
 	if err != nil {

@@ -23,18 +23,31 @@
 //     module file (.ko, .ko.xz, .ko.zst, .ko.gz), read without loading it.
 //   - Extract: safe extraction of an archive into a private directory,
 //     within Limits; an *ArchiveError for anything corrupt or hostile.
-//   - OpenCache and Cache.Publish: the cache. Trees are named
-//     RELEASE-DIGEST (the first 16 hex digits of the archive's SHA-256),
-//     built in a private staging directory, published with one rename,
-//     and reused only after trust checks (owner, mode, manifest). A lock
-//     per digest makes concurrent callers, in any process, build once.
-//     Cache.FromHint and SourceKey make a warm fetch cheap: a hint maps a
-//     source's proven identity (kernel and module GNU build IDs, or a
-//     file's inode and change times) to its tree.
+//   - The cache is package cache (github.com/khtool/kh/cache): trees
+//     named RELEASE-DIGEST, published atomically, reused after trust
+//     checks. Fetch uses its hints (SourceKey) to make a warm fetch
+//     cheap: a hint maps a source's proven identity (kernel and module
+//     GNU build IDs, or a file's inode and change times) to its tree.
+//     Tree, Manifest and Source are the cache's types.
 //   - OpenDir: a header tree already on disk, validated and used in place.
 //   - Clean: removes the trees of kernels that are not running.
 //
-// Errors are one line each; tools can tell them apart with errors.As
-// (*ArchiveError, *UntrustedError, *NotFoundError) and errors.Is
-// (ErrNoSpace, ErrNotCached).
+// # Why extraction does not use os.Root
+//
+// os.Root (Go 1.24) confines file operations to a directory but follows
+// symlinks that stay inside it. Extract is stricter: it refuses to pass
+// through any symlink at all (every component is opened with O_NOFOLLOW
+// relative to its parent's descriptor), so an archive's own symlinks can
+// never redirect a later entry, even to a place inside the tree, and the
+// checks on symlink targets are done on the archive's names, not on
+// what the file system resolves.
+//
+// # Errors
+//
+// Errors are one line each and say what happened, not what to do (the
+// CLI adds that); tools can tell them apart with errors.As
+// (*ArchiveError, *cache.UntrustedError, *NotFoundError) and errors.Is
+// (ErrNoSpace, cache.ErrNotCached, cache.ErrNotTmpfs, fs.ErrPermission).
+//
+// It must not print, know the CLI's flags, or decide exit statuses.
 package kheaders

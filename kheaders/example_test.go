@@ -13,16 +13,16 @@ import (
 // Fetch a header tree from an archive pulled off a device. Without From,
 // Fetch finds the running kernel's own headers.
 func ExampleFetch() {
-	cache, err := os.MkdirTemp("", "kh-example-")
+	cacheDir, err := os.MkdirTemp("", "kh-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer kheaders.Clean(context.Background(), kheaders.Options{CacheDir: cache}, true)
-	defer os.RemoveAll(cache)
+	defer kheaders.Clean(context.Background(), kheaders.Options{CacheDir: cacheDir}, true)
+	defer os.RemoveAll(cacheDir)
 
 	tree, err := kheaders.Fetch(context.Background(), kheaders.Options{
 		From:      "../testdata/kheaders-mini.tar.xz",
-		CacheDir:  cache,
+		CacheDir:  cacheDir,
 		AllowDisk: true, // the example's temporary directory may not be tmpfs
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/logx"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,10 +53,7 @@ type Options struct {
 
 // logger returns o.Log, or a logger that drops everything.
 func (o Options) logger() *slog.Logger {
-	if o.Log != nil {
-		return o.Log
-	}
-	return slog.New(slog.DiscardHandler)
+	return logx.OrDiscard(o.Log)
 }
 
 // NotFoundError means no source of headers exists for the kernel.
@@ -64,8 +63,7 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no kernel headers for %s: %s; enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, or pass --from with an archive, a module or a header directory",
-		e.Release, strings.Join(e.Looked, "; "))
+	return fmt.Sprintf("no kernel headers for %s: %s", e.Release, strings.Join(e.Looked, "; "))
 }
 
 // Fetch returns a header tree for the running kernel (or for opts.From),
@@ -100,12 +98,12 @@ func Fetch(ctx context.Context, opts Options) (*Tree, error) {
 type fetcher struct {
 	opts  Options
 	log   *slog.Logger
-	cache *Cache
+	cache *cache.Cache
 }
 
-func (f *fetcher) openCache() (*Cache, error) {
+func (f *fetcher) openCache() (*cache.Cache, error) {
 	if f.cache == nil {
-		c, err := OpenCache(CacheOptions{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
+		c, err := cache.Open(cache.Options{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +116,7 @@ func (f *fetcher) fromPath(ctx context.Context) (*Tree, error) {
 	from := f.opts.From
 	fi, err := os.Stat(from)
 	if err != nil {
-		return nil, fmt.Errorf("--from: %w", err)
+		return nil, fmt.Errorf("header source: %w", err)
 	}
 	if fi.IsDir() {
 		t, err := OpenDir(from)
@@ -207,21 +205,32 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := f.opts.Root
+	e := &sourceEnv{root: f.opts.Root, release: release}
 	nf := &NotFoundError{Release: release}
 	skip := func(what, why string) {
 		f.log.Debug("source skipped", "source", what, "why", why)
 		nf.Looked = append(nf.Looked, what+": "+why)
 	}
+	for _, s := range headerSources() {
+		if t, done, err := s.fetch(ctx, f, e, skip); done {
+			return t, err
+		}
+	}
+	return nil, nf
+}
 
-	// 2. The sysfs file.
-	sysfs := kernel.Path(root, SysfsArchive)
-	if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
-		return t, err
+// fetchSysfs is Fetch's step for the sysfs file.
+func fetchSysfs(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	if t, ok, err := f.trySysfs(ctx, kernel.Path(e.root, SysfsArchive), e.release); ok || err != nil {
+		return t, true, err
 	}
 	skip(SysfsArchive, sysfsAbsent)
+	return nil, false, nil
+}
 
-	// 3. The kheaders module on disk.
+// fetchModule is Fetch's step for the kheaders module on disk.
+func fetchModule(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	root, release := e.root, e.release
 	mods := kmod.Find(root, release, "kheaders")
 	for _, p := range mods {
 		src := Source{Kind: SourceModule, Location: p}
@@ -230,7 +239,7 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 			// The same file as last time (and so the same vermagic):
 			// no need to read it.
 			if t, ok := f.fromHint(key); ok && t.Release == release {
-				return t, nil
+				return t, true, nil
 			}
 		}
 		m, why := checkModule(p, release)
@@ -242,12 +251,13 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 		if f.opts.LoadModule {
 			f.log.Debug("loading the kheaders module", "module", p)
 			if err := loadModule(m); err != nil {
-				return nil, err
+				return nil, true, err
 			}
+			sysfs := kernel.Path(root, SysfsArchive)
 			if t, ok, err := f.trySysfs(ctx, sysfs, release); ok || err != nil {
-				return t, err
+				return t, true, err
 			}
-			return nil, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
+			return nil, true, fmt.Errorf("loaded %s, but %s did not appear", p, SysfsArchive)
 		}
 		f.log.Debug("source taken", "source", "module", "path", p, "vermagic", m.Vermagic())
 		a, err := archiveFromModule(m)
@@ -255,30 +265,39 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 			skip(p, err.Error())
 			continue
 		}
-		return f.publish(ctx, a, key)
+		t, err := f.publish(ctx, a, key)
+		return t, true, err
 	}
 	if len(mods) == 0 {
 		skip("kheaders module", notFoundIn(release))
 	}
+	return nil, false, nil
+}
 
-	// 4. Filesystem headers, only when they provably match.
-	build := kernel.Path(root, "/lib/modules/"+release+"/build")
-	if t, why := f.tryBuildDir(ctx, build, release); t != nil {
-		return t, nil
-	} else {
-		skip(build, why)
+// fetchBuildDir is Fetch's step for filesystem headers, taken only when
+// they provably match.
+func fetchBuildDir(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	build := kernel.Path(e.root, "/lib/modules/"+e.release+"/build")
+	t, why := f.tryBuildDir(ctx, build, e.release)
+	if t != nil {
+		return t, true, nil
 	}
+	skip(build, why)
+	return nil, false, nil
+}
 
-	// 5. A tree made from the kernel's BTF, for CO-RE programs.
+// fetchBTF is Fetch's last step: a tree made from the kernel's BTF, for
+// CO-RE programs, unless Options.Require asks for real headers.
+func fetchBTF(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
 	if f.opts.Require == KindHeaders {
-		skip(btf.KernelPath, "not used: --require kheaders")
-		return nil, nf
+		skip(btf.KernelPath, "not used: only kernel headers are acceptable (Options.Require)")
+		return nil, false, nil
 	}
-	if t, ok, err := f.tryBTF(ctx, release); ok || err != nil {
-		return t, err
+	if t, ok, err := f.tryBTF(ctx, e.release); ok || err != nil {
+		return t, true, err
 	}
-	skip(btf.KernelPath, "absent (no CONFIG_DEBUG_INFO_BTF)")
-	return nil, nf
+	skip(btf.KernelPath, btfAbsent)
+	return nil, false, nil
 }
 
 // trySysfs uses the sysfs archive if it exists.
@@ -326,6 +345,9 @@ func checkModule(path, release string) (*kmod.Module, string) {
 	}
 	return m, ""
 }
+
+// btfAbsent says why btf.KernelPath does not exist.
+const btfAbsent = "absent (no CONFIG_DEBUG_INFO_BTF)"
 
 // sysfsAbsent says why SysfsArchive does not exist.
 const sysfsAbsent = "absent (CONFIG_IKHEADERS is not built in and the kheaders module is not loaded)"
@@ -403,7 +425,7 @@ type CleanResult struct {
 // digest is that archive's. With all, it removes every tree and unmounts
 // the cache tmpfs if kh mounted it.
 func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
-	c, err := OpenCache(CacheOptions{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
+	c, err := cache.Open(cache.Options{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
 	if errors.Is(err, os.ErrNotExist) {
 		return &CleanResult{}, nil
 	}

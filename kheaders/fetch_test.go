@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/fsutil"
+	"github.com/khtool/kh/internal/kmod"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +63,7 @@ func TestFetchFromEveryForm(t *testing.T) {
 	for _, arch := range []string{"x86_64", "arm64"} {
 		t.Run(arch, func(t *testing.T) {
 			dir := testkernel(t, arch)
-			cache := tmpfsDir(t)
+			cacheDir := tmpfsDir(t)
 			ko := readFile(t, filepath.Join(dir, "kheaders.ko"))
 			files := map[string]string{
 				"tar.xz": filepath.Join(dir, "kheaders.tar.xz"),
@@ -75,7 +78,7 @@ func TestFetchFromEveryForm(t *testing.T) {
 			var path string
 			extracted := 0
 			for _, form := range []string{"tar.xz", "ko", "ko.xz", "ko.zst", "ko.gz"} {
-				tree, err := Fetch(context.Background(), Options{From: files[form], CacheDir: cache})
+				tree, err := Fetch(context.Background(), Options{From: files[form], CacheDir: cacheDir})
 				if err != nil {
 					t.Fatalf("%s: %v", form, err)
 				}
@@ -142,15 +145,15 @@ func TestFetchRunningSources(t *testing.T) {
 	})
 	t.Run("module on disk", func(t *testing.T) {
 		root := fakeRoot(t, map[string][]byte{"/lib/modules/" + rel + "/kernel/kernel/kheaders.ko.xz": compressAs(t, "xz", ko)})
-		cache := tmpfsDir(t)
-		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cache})
+		cacheDir := tmpfsDir(t)
+		tree, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cacheDir})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if tree.Source.Kind != SourceModule || tree.Cached {
 			t.Fatalf("tree %+v", tree)
 		}
-		again, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cache})
+		again, err := Fetch(context.Background(), Options{Root: root, Release: rel, CacheDir: cacheDir})
 		if err != nil || again.Path != tree.Path || !again.Cached {
 			t.Fatalf("second fetch: %+v, %v", again, err)
 		}
@@ -184,10 +187,13 @@ func TestFetchRunningSources(t *testing.T) {
 		if !errors.As(err, &nf) {
 			t.Fatalf("err = %v", err)
 		}
-		for _, want := range []string{SysfsArchive, "kheaders module", "/vendor_dlkm/lib/modules", "/lib/modules/" + rel + "/build", "CONFIG_IKHEADERS", "--from"} {
+		for _, want := range []string{SysfsArchive, "kheaders module", "/vendor_dlkm/lib/modules", "/lib/modules/" + rel + "/build", "CONFIG_IKHEADERS"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error does not mention %q: %v", want, err)
 			}
+		}
+		if strings.Contains(err.Error(), "--") {
+			t.Errorf("library error names a command-line flag: %v", err)
 		}
 	})
 }
@@ -243,19 +249,19 @@ func TestFetchBuildDir(t *testing.T) {
 // TestStaleRelease checks the fastboot case: a rebuilt kernel with the
 // same release must get its own tree, never the old one.
 func TestStaleRelease(t *testing.T) {
-	cache := tmpfsDir(t)
+	cacheDir := tmpfsDir(t)
 	one := makeArchive(t, minimalTree())
 	changed := append(minimalTree(), file("include/linux/new.h", "rebuilt"))
 	two := makeArchive(t, changed)
 	dir := t.TempDir()
 	p := filepath.Join(dir, "kheaders.tar.xz")
 	os.WriteFile(p, one, 0o644)
-	t1, err := Fetch(context.Background(), Options{From: p, CacheDir: cache})
+	t1, err := Fetch(context.Background(), Options{From: p, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(p, two, 0o644) // same path, same release, new content
-	t2, err := Fetch(context.Background(), Options{From: p, CacheDir: cache})
+	t2, err := Fetch(context.Background(), Options{From: p, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +275,7 @@ func TestStaleRelease(t *testing.T) {
 
 func TestConcurrentFetch(t *testing.T) {
 	dir := testkernel(t, "x86_64")
-	cache := tmpfsDir(t)
+	cacheDir := tmpfsDir(t)
 	var wg sync.WaitGroup
 	trees := make([]*Tree, 4)
 	errs := make([]error, 4)
@@ -277,7 +283,7 @@ func TestConcurrentFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			trees[i], errs[i] = Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cache})
+			trees[i], errs[i] = Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cacheDir})
 		}()
 	}
 	wg.Wait()
@@ -303,8 +309,8 @@ func TestTrust(t *testing.T) {
 	archive := makeArchive(t, minimalTree())
 	src := filepath.Join(t.TempDir(), "a.tar.xz")
 	os.WriteFile(src, archive, 0o644)
-	fetch := func(cache string) (*Tree, error) {
-		return Fetch(context.Background(), Options{From: src, CacheDir: cache})
+	fetch := func(cacheDir string) (*Tree, error) {
+		return Fetch(context.Background(), Options{From: src, CacheDir: cacheDir})
 	}
 	tamper := []struct {
 		name string
@@ -332,39 +338,39 @@ func TestTrust(t *testing.T) {
 	}
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
-			cache := tmpfsDir(t)
-			tree, err := fetch(cache)
+			cacheDir := tmpfsDir(t)
+			tree, err := fetch(cacheDir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.do(t, tree.Path)
-			_, err = fetch(cache)
-			var ue *UntrustedError
+			_, err = fetch(cacheDir)
+			var ue *cache.UntrustedError
 			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("tampered tree: err = %v, want an UntrustedError mentioning %q", err, tc.want)
+				t.Fatalf("tampered tree: err = %v, want an cache.UntrustedError mentioning %q", err, tc.want)
 			}
 			// kh clean removes what cannot be trusted; then fetch works.
-			if _, err := Clean(context.Background(), Options{CacheDir: cache, Release: "other"}, false); err != nil {
+			if _, err := Clean(context.Background(), Options{CacheDir: cacheDir, Release: "other"}, false); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := fetch(cache); err != nil {
+			if _, err := fetch(cacheDir); err != nil {
 				t.Fatalf("after clean: %v", err)
 			}
 		})
 	}
 	t.Run("cache owned by another user", func(t *testing.T) {
-		cache := tmpfsDir(t)
-		os.MkdirAll(cache, 0o755)
-		os.Chown(cache, 1234, 1234)
-		if _, err := fetch(cache); err == nil || !strings.Contains(err.Error(), "owned by uid 1234") {
+		cacheDir := tmpfsDir(t)
+		os.MkdirAll(cacheDir, 0o755)
+		os.Chown(cacheDir, 1234, 1234)
+		if _, err := fetch(cacheDir); err == nil || !strings.Contains(err.Error(), "owned by uid 1234") {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("world-writable cache", func(t *testing.T) {
-		cache := tmpfsDir(t)
-		os.MkdirAll(cache, 0o777)
-		os.Chmod(cache, 0o1777)
-		if _, err := fetch(cache); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+	t.Run("world-writable cacheDir", func(t *testing.T) {
+		cacheDir := tmpfsDir(t)
+		os.MkdirAll(cacheDir, 0o777)
+		os.Chmod(cacheDir, 0o1777)
+		if _, err := fetch(cacheDir); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -378,11 +384,11 @@ func TestCacheNotTmpfs(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("as root kh mounts a tmpfs instead (TestMountTmpfs)")
 	}
-	_, err := OpenCache(CacheOptions{Dir: disk})
+	_, err := cache.Open(cache.Options{Dir: disk})
 	if err == nil || !strings.Contains(err.Error(), "not tmpfs") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := OpenCache(CacheOptions{Dir: disk, AllowDisk: true}); err != nil {
+	if _, err := cache.Open(cache.Options{Dir: disk, AllowDisk: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -393,7 +399,7 @@ func TestMountTmpfs(t *testing.T) {
 	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
 		t.Skip("the test temp dir is already on tmpfs")
 	}
-	c, err := OpenCache(CacheOptions{Dir: disk})
+	c, err := cache.Open(cache.Options{Dir: disk})
 	if err != nil {
 		t.Skipf("cannot mount here: %v", err)
 	}
@@ -432,17 +438,17 @@ func TestNoSpace(t *testing.T) {
 				t.Skipf("cannot mount: %v", err)
 			}
 			t.Cleanup(func() { unmount(mnt) })
-			cache := filepath.Join(mnt, "cache")
-			_, err := Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cache})
+			cacheDir := filepath.Join(mnt, "cache")
+			_, err := Fetch(context.Background(), Options{From: filepath.Join(dir, "kheaders.tar.xz"), CacheDir: cacheDir})
 			if !errors.Is(err, ErrNoSpace) {
 				t.Fatalf("err = %v, want ErrNoSpace", err)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
 			}
-			left, _ := os.ReadDir(cache)
+			left, _ := os.ReadDir(cacheDir)
 			for _, e := range left {
-				if !strings.HasPrefix(e.Name(), lockPrefix) {
+				if !strings.HasPrefix(e.Name(), ".lock-") {
 					t.Errorf("left behind: %s", e.Name())
 				}
 			}
@@ -503,6 +509,38 @@ func TestReadOnlyCache(t *testing.T) {
 	os.WriteFile(src, makeArchive(t, minimalTree()), 0o644)
 	_, err := Fetch(context.Background(), Options{From: src, CacheDir: mnt})
 	if err == nil || !strings.Contains(err.Error(), "cache "+mnt+" is not writable by this user") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("Fetch into a read-only cache: %v", err)
+		t.Fatalf("Fetch into a read-only cacheDir: %v", err)
+	}
+}
+
+// TestReadArchiveTooLarge: a --from file over the size limit is refused
+// from fstat, without reading it (a sparse file of kmod.MaxSize+1 bytes),
+// and so is a FIFO, without blocking.
+func TestReadArchiveTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "huge.tar.xz")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(kmod.MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var tl *fsutil.TooLargeError
+	if _, err := ReadArchive(p); !errors.As(err, &tl) || tl.Size != kmod.MaxSize+1 {
+		t.Fatalf("ReadArchive of a file over the limit: %v", err)
+	}
+	text := filepath.Join(dir, "text")
+	os.WriteFile(text, []byte("hello\n"), 0o644)
+	if _, err := ReadArchive(text); !errors.Is(err, ErrNotArchive) {
+		t.Fatalf("ReadArchive of a text file: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadArchive(fifo); !errors.Is(err, fsutil.ErrNotRegular) {
+		t.Fatalf("ReadArchive of a FIFO: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package kheaders
 import (
 	"context"
 	"fmt"
+	"github.com/khtool/kh/cache"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +17,8 @@ import (
 // process (KH_TEST_FETCH=archive,cache), as concurrent kh runs would be.
 func TestMain(m *testing.M) {
 	if spec := os.Getenv("KH_TEST_FETCH"); spec != "" {
-		from, cache, _ := strings.Cut(spec, ",")
-		t, err := Fetch(context.Background(), Options{From: from, CacheDir: cache})
+		from, cacheDir, _ := strings.Cut(spec, ",")
+		t, err := Fetch(context.Background(), Options{From: from, CacheDir: cacheDir})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -28,19 +29,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func fetchProcess(archive, cache string) *exec.Cmd {
+func fetchProcess(archive, cacheDir string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KH_TEST_FETCH="+archive+","+cache)
+	cmd.Env = append(os.Environ(), "KH_TEST_FETCH="+archive+","+cacheDir)
 	return cmd
 }
 
 func TestConcurrentProcesses(t *testing.T) {
 	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
-	cache := tmpfsDir(t)
+	cacheDir := tmpfsDir(t)
 	cmds := make([]*exec.Cmd, 4)
 	outs := make([]strings.Builder, 4)
 	for i := range cmds {
-		cmds[i] = fetchProcess(archive, cache)
+		cmds[i] = fetchProcess(archive, cacheDir)
 		cmds[i].Stdout = &outs[i]
 		cmds[i].Stderr = os.Stderr
 	}
@@ -77,8 +78,8 @@ func TestKilledMidway(t *testing.T) {
 	want := len(treeListing(t, mustFetch(t, archive, tmpfsDir(t)).Path))
 	for _, delay := range []time.Duration{2 * time.Millisecond, 20 * time.Millisecond, 80 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 700 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
-			cache := tmpfsDir(t)
-			cmd := fetchProcess(archive, cache)
+			cacheDir := tmpfsDir(t)
+			cmd := fetchProcess(archive, cacheDir)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +87,7 @@ func TestKilledMidway(t *testing.T) {
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
 			leftovers := 0
-			if c, err := OpenCache(CacheOptions{Dir: cache, Existing: true}); err == nil {
+			if c, err := cache.Open(cache.Options{Dir: cacheDir, Existing: true}); err == nil {
 				entries, _ := c.List()
 				for _, e := range entries {
 					if e.Err != nil {
@@ -96,20 +97,20 @@ func TestKilledMidway(t *testing.T) {
 						t.Fatalf("killed run published an incomplete tree (%d != %d bytes of listing)", got, want)
 					}
 				}
-				names, _ := c.names()
+				names := dirNames(c.Dir)
 				for _, n := range names {
-					if strings.HasPrefix(n, stagePrefix) {
+					if strings.HasPrefix(n, ".stage-") {
 						leftovers++
 					}
 				}
 			}
-			tree := mustFetch(t, archive, cache)
+			tree := mustFetch(t, archive, cacheDir)
 			if got := len(treeListing(t, tree.Path)); got != want {
 				t.Fatalf("tree after recovery differs")
 			}
-			names, _ := (&Cache{Dir: cache}).names()
+			names := dirNames(cacheDir)
 			for _, n := range names {
-				if strings.HasPrefix(n, stagePrefix) {
+				if strings.HasPrefix(n, ".stage-") {
 					t.Fatalf("staging leftovers not cleaned: %s", n)
 				}
 			}
@@ -118,9 +119,9 @@ func TestKilledMidway(t *testing.T) {
 	}
 }
 
-func mustFetch(t *testing.T, archive, cache string) *Tree {
+func mustFetch(t *testing.T, archive, cacheDir string) *Tree {
 	t.Helper()
-	tree, err := Fetch(context.Background(), Options{From: archive, CacheDir: cache})
+	tree, err := Fetch(context.Background(), Options{From: archive, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/fsutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,21 +50,15 @@ func (a *Archive) Digest() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ErrNotArchive means a file is neither a kheaders archive nor a kernel
+// module.
+var ErrNotArchive = errors.New("neither a kheaders archive (tar.xz) nor a kernel module")
+
 // ReadArchive reads a kheaders archive from a file: an xz archive
 // (kheaders.tar.xz), or a kheaders module (kheaders.ko, plain or .xz,
 // .zst, .gz), whose embedded archive is read without loading it.
 func ReadArchive(path string) (*Archive, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > kmod.MaxSize {
-		return nil, fmt.Errorf("%s: %d bytes is too large for a kheaders archive", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegular(path, kmod.MaxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +71,7 @@ func ReadArchive(path string) (*Archive, error) {
 	}
 	m, err := kmod.Parse(data)
 	if errors.Is(err, kmod.ErrNotModule) {
-		return nil, fmt.Errorf("%s: neither a kheaders archive (tar.xz) nor a kernel module", path)
+		return nil, fmt.Errorf("%s: %w", path, ErrNotArchive)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

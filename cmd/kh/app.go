@@ -12,13 +12,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// app holds the flags shared by all commands and where output goes.
+// app holds what every command shares: the process's streams and
+// environment (system) and the global flags.
 type app struct {
-	stdout, stderr io.Writer
+	system
 
-	verbose   bool
-	cacheDir  string
-	allowDisk bool
+	verbose bool
 }
 
 func version() string {
@@ -43,8 +42,14 @@ tracing tools: paths and environment for BCC and bpftrace, flags for clang.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log each step (sources considered, cache decisions) on stderr")
-	pf.StringVar(&a.cacheDir, "cache-dir", "", "cache directory (default: $KH_CACHE_DIR, /run/kh for root, else $XDG_RUNTIME_DIR/kh or /dev/shm/kh-UID)")
-	pf.BoolVar(&a.allowDisk, "allow-disk", false, "allow a cache directory that is not on tmpfs")
+	// An unknown command is a usage error (cobra's own message otherwise).
+	root.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for \"kh\"", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(a.commands()...)
 	return root
 }
@@ -57,6 +62,57 @@ func (a *app) logger() *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(&lineHandler{w: a.stderr, level: level})
+}
+
+// cacheFlags are the flags of every command that uses the cache.
+type cacheFlags struct {
+	dir       string
+	allowDisk bool
+}
+
+// add adds --cache-dir (and, unless dirOnly, --allow-disk) to cmd.
+func (c *cacheFlags) add(cmd *cobra.Command, dirOnly bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&c.dir, "cache-dir", "", "cache directory (default: $KH_CACHE_DIR, /run/kh for root, else $XDG_RUNTIME_DIR/kh or /dev/shm/kh-UID)")
+	if !dirOnly {
+		fl.BoolVar(&c.allowDisk, "allow-disk", false, "allow a cache directory that is not on tmpfs")
+	}
+}
+
+// cacheDir is the cache directory the command line names: --cache-dir,
+// else $KH_CACHE_DIR, else "" (the library's default location).
+func (a *app) cacheDir(c cacheFlags) string {
+	if c.dir != "" {
+		return c.dir
+	}
+	return a.getenv("KH_CACHE_DIR")
+}
+
+// Argument validators: a wrong number of arguments is a usage error
+// (exit status 2), typed rather than recognized by cobra's wording.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("%s needs at least %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
 }
 
 // outputFlag adds -o/--output text|json to cmd.

@@ -42,7 +42,7 @@ the file atomically.`,
   kh btf --from /boot/vmlinux-6.1.0 -O vmlinux.h
   kh btf --module nf_tables -O nf_tables.h
   kh btf --from mod.ko --base vmlinux.btf --split-only --guard __MOD_H__`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(format); err != nil {
 				return err

@@ -127,7 +127,7 @@ func TestBtfErrors(t *testing.T) {
 		{"split-only without split", []string{"--split-only"}, 2, "--split-only"},
 		{"json without file", []string{"-o", "json"}, 2, "-o json"},
 		{"bad format", []string{"-o", "yaml"}, 2, "output format"},
-		{"argument", []string{"extra"}, 2, "unknown command"},
+		{"argument", []string{"extra"}, 2, "takes no arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := kh(t, append([]string{"btf"}, tc.args...)...)

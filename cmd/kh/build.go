@@ -1,25 +1,38 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/khtool/kh/tracing"
 	"github.com/spf13/cobra"
+
+	"github.com/khtool/kh/compile"
 )
 
+// buildOptions are the arguments and flags of `kh build`.
+type buildOptions struct {
+	fetch       fetchFlags
+	src         string   // the BPF C program
+	object      string   // -O: the object file to write
+	output      string   // -o: text or json
+	arch        string   // --arch
+	clang, llc  string   // --clang, --llc
+	extraCFlags []string // after --
+}
+
 func (a *app) buildCmd() *cobra.Command {
-	var ff fetchFlags
-	var out, arch, clang, llc string
+	var o buildOptions
 	cmd := &cobra.Command{
-		Use:   "build PROG.bpf.c [-o PROG.bpf.o] [-- CLANG FLAGS...]",
+		Use:   "build PROG.bpf.c [-O PROG.bpf.o] [-- CLANG FLAGS...]",
 		Short: "Compile a BPF C program against the kernel's headers",
 		Long: `Build fetches the kernel's headers (as kh fetch does) and compiles a BPF C
-program against them into a BPF ELF object (by default PROG.bpf.o beside
-PROG.bpf.c), which kh run, libbpf or cilium/ebpf load. It prints the
-object's path. The object is written atomically: a failed build leaves no
-file behind. Flags after -- go to clang after kh's own.
+program against them into a BPF ELF object (-O FILE, by default PROG.bpf.o
+beside PROG.bpf.c), which kh run, libbpf or cilium/ebpf load. It prints the
+object's path (-o json: {"object": PATH}). The object is written
+atomically: a failed build leaves no file behind. Flags after -- go to
+clang after kh's own.
 
 For a kernel header tree, clang compiles for the kernel's architecture to
 LLVM IR, with the flags of kh cflags, and llc lowers that to BPF: kernel
@@ -30,9 +43,9 @@ tree builds on an x86_64 host. For a BTF tree, clang compiles with
 Needs clang (Debian package clang) and, for header trees, llc (llvm).
 Compiler diagnostics go to stderr; then kh prints one summary line.`,
 		Example: `  kh build trace.bpf.c
-  kh build --from device/kheaders.tar.xz trace.bpf.c -o trace-arm64.bpf.o
+  kh build --from device/kheaders.tar.xz trace.bpf.c -O trace-arm64.bpf.o
   kh build trace.bpf.c -- -DDEBUG -I include`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := len(args)
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -41,38 +54,51 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 			if n != 1 {
 				return usagef("want one program to build (then -- and clang flags), got %d arguments: %s", n, strings.Join(args[:n], " "))
 			}
-			src := args[0]
-			if out == "" {
-				out = strings.TrimSuffix(src, ".c") + ".o"
-			}
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			err = tracing.Build(cmd.Context(), t, src, out, tracing.BuildOptions{
-				Arch:   arch,
-				Clang:  clang,
-				LLC:    llc,
-				Flags:  args[1:],
-				Stderr: a.stderr,
-				Log:    a.logger(),
-			})
-			var mt *tracing.MissingToolError
-			if errors.As(err, &mt) {
-				return fmt.Errorf("%w, or name it with --%s", err, mt.Tool)
-			}
-			if err != nil {
-				return archUsage(err)
-			}
-			_, err = fmt.Fprintln(a.stdout, out)
-			return err
+			o.src, o.extraCFlags = args[0], args[1:]
+			return a.runBuild(cmd.Context(), &o)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&out, "output", "o", "", "object file to write (default: PROG.bpf.o for PROG.bpf.c)")
-	fl.StringVar(&arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
-	fl.StringVar(&clang, "clang", "", "clang to run (default: clang, else the newest clang-NN in $PATH)")
-	fl.StringVar(&llc, "llc", "", "llc to run (default: the one beside clang, else llc in $PATH)")
-	ff.add(cmd)
+	fl.StringVarP(&o.object, "object", "O", "", "object file to write (default: PROG.bpf.o for PROG.bpf.c)")
+	outputFlag(cmd, &o.output)
+	fl.StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
+	fl.StringVar(&o.clang, "clang", "", "clang to run (default: clang, else the newest clang-NN in $PATH)")
+	fl.StringVar(&o.llc, "llc", "", "llc to run (default: the one beside clang, else llc in $PATH)")
+	o.fetch.add(cmd)
 	return cmd
+}
+
+// runBuild is `kh build` once its command line is parsed.
+func (a *app) runBuild(ctx context.Context, o *buildOptions) error {
+	if o.output != "text" && o.output != "json" {
+		return usagef("-o is the output format (text or json), not the object file: write the object with -O %s", o.output)
+	}
+	out := o.object
+	if out == "" {
+		out = strings.TrimSuffix(o.src, ".c") + ".o"
+	}
+	t, err := a.fetch(ctx, &o.fetch)
+	if err != nil {
+		return err
+	}
+	err = compile.Build(ctx, t, o.src, out, compile.Options{
+		Arch:   o.arch,
+		Clang:  o.clang,
+		LLC:    o.llc,
+		Flags:  o.extraCFlags,
+		Stderr: a.stderr,
+		Log:    a.logger(),
+	})
+	var mt *compile.MissingToolError
+	if errors.As(err, &mt) {
+		return fmt.Errorf("%w, or name it with --%s", err, mt.Tool)
+	}
+	if err != nil {
+		return archUsage(err)
+	}
+	if o.output == "json" {
+		return a.printJSON(map[string]string{"object": out})
+	}
+	_, err = fmt.Fprintln(a.stdout, out)
+	return err
 }

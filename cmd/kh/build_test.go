@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +60,7 @@ func TestBuildCLI(t *testing.T) {
 			// Without the extra flag, clang's #error shows on stderr,
 			// then one summary line; no object is written.
 			other := filepath.Join(dir, "other.o")
-			out, errs, code = kh(t, "build", "--cache-dir", cache, "--from", archive, src, "-o", other)
+			out, errs, code = kh(t, "build", "--cache-dir", cache, "--from", archive, src, "-O", other)
 			lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
 			last := lines[len(lines)-1]
 			if code != 1 || out != "" || !strings.Contains(errs, "error: built without the flags after --") || !strings.HasPrefix(last, "kh: ") || !strings.Contains(last, "clang failed") {
@@ -86,14 +89,14 @@ func TestBuildCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no program", "", []string{}, 2, "requires at least 1 arg"},
+		{"no program", "", []string{}, 2, "needs at least 1 argument"},
 		{"two programs", "", []string{src, src}, 2, "want one program to build"},
-		{"missing program", "", []string{filepath.Join(dir, "nope.bpf.c"), "-o", obj}, 1, "no such file or directory"},
-		{"compile error", "", []string{broken, "-o", obj}, 1, "clang failed (exit status 1): " + broken + ":7:9: error: use of undeclared identifier 'no_such_variable'"},
-		{"unknown arch", "", []string{src, "-o", obj, "--arch", "z80"}, 2, `unknown architecture "z80"`},
-		{"no clang", t.TempDir(), []string{src, "-o", obj}, 1, "clang not found in $PATH (it compiles BPF programs): install it (Debian package clang), or name it with --clang"},
-		{"bad --clang", "", []string{src, "-o", obj, "--clang", "/nonexistent/clang"}, 1, `clang "/nonexistent/clang"`},
-		{"bad --llc", "", []string{src, "-o", obj, "--clang", clang, "--llc", "/nonexistent/llc"}, 1, `llc "/nonexistent/llc"`},
+		{"missing program", "", []string{filepath.Join(dir, "nope.bpf.c"), "-O", obj}, 1, "no such file or directory"},
+		{"compile error", "", []string{broken, "-O", obj}, 1, "clang failed (exit status 1): " + broken + ":7:9: error: use of undeclared identifier 'no_such_variable'"},
+		{"unknown arch", "", []string{src, "-O", obj, "--arch", "z80"}, 2, `unknown architecture "z80"`},
+		{"no clang", t.TempDir(), []string{src, "-O", obj}, 1, "clang not found in $PATH (it compiles BPF programs): install it (Debian package clang), or name it with --clang"},
+		{"bad --clang", "", []string{src, "-O", obj, "--clang", "/nonexistent/clang"}, 1, `clang "/nonexistent/clang"`},
+		{"bad --llc", "", []string{src, "-O", obj, "--clang", clang, "--llc", "/nonexistent/llc"}, 1, `llc "/nonexistent/llc"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.path != "" {
@@ -113,5 +116,22 @@ func TestBuildCLIErrors(t *testing.T) {
 				t.Errorf("files left behind: %v", ents)
 			}
 		})
+	}
+}
+
+// TestBuildFlags: -o is the output format, as everywhere; a file name
+// there is a usage error that points at -O. Checked before anything is
+// fetched or compiled.
+func TestBuildFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{system: testSystem(nil, &out, &errb)}
+	err := a.runBuild(context.Background(), &buildOptions{src: "p.bpf.c", output: "prog.o"})
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "write the object with -O prog.o") {
+		t.Fatalf("runBuild -o prog.o: %v", err)
+	}
+	_, errs, code := kh(t, "build", "p.bpf.c", "-o", "json.o")
+	if code != exitUsage || !strings.Contains(errs, "-O json.o") || out.Len() != 0 {
+		t.Fatalf("kh build -o json.o: exit %d, %q", code, errs)
 	}
 }

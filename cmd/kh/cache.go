@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/cache"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -20,16 +21,17 @@ type listEntry struct {
 
 func (a *app) listCmd() *cobra.Command {
 	var output string
+	var cf cacheFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the cached header trees",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			c, err := kheaders.OpenCache(kheaders.CacheOptions{Dir: a.cacheDir, Existing: true, Log: a.logger()})
-			var entries []kheaders.Entry
+			c, err := cache.Open(cache.Options{Dir: a.cacheDir(cf), Existing: true, Log: a.logger()})
+			var entries []cache.Entry
 			switch {
 			case errors.Is(err, os.ErrNotExist):
 			case err != nil:
@@ -66,6 +68,7 @@ func (a *app) listCmd() *cobra.Command {
 		},
 	}
 	outputFlag(cmd, &output)
+	cf.add(cmd, true)
 	return cmd
 }
 
@@ -83,16 +86,17 @@ func humanBytes(n int64) string {
 
 func (a *app) cleanCmd() *cobra.Command {
 	var output string
+	var cf cacheFlags
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "clean",
 		Short: "Remove cached trees of kernels that are not running (--all: every tree, and unmount the cache tmpfs)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			res, err := kheaders.Clean(cmd.Context(), kheaders.Options{CacheDir: a.cacheDir, Log: a.logger()}, all)
+			res, err := kheaders.Clean(cmd.Context(), kheaders.Options{CacheDir: a.cacheDir(cf), Log: a.logger()}, all)
 			if err != nil {
 				return err
 			}
@@ -113,5 +117,6 @@ func (a *app) cleanCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "remove every tree and unmount the cache tmpfs kh mounted")
 	outputFlag(cmd, &output)
+	cf.add(cmd, true)
 	return cmd
 }

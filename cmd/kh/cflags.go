@@ -1,16 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/compile"
+	"github.com/khtool/kh/internal/shquote"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) cflagsCmd() *cobra.Command {
-	var ff fetchFlags
-	var output, arch string
+	var o cflagsOptions
 	cmd := &cobra.Command{
 		Use:   "cflags",
 		Short: "Print the clang flags that compile a BPF program against the kernel's headers",
@@ -33,35 +34,42 @@ For a BTF tree (vmlinux.h) they are for a CO-RE program:
 default it is the tree's.`,
 		Example: `  kh cflags
   kh cflags --from device/kheaders.tar.xz -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			flags, err := tracing.CFlags(t, arch)
-			if err != nil {
-				return archUsage(err)
-			}
-			if output == "json" {
-				return a.printJSON(flags)
-			}
-			_, err = fmt.Fprintln(a.stdout, tracing.JoinSh(flags))
-			return err
-		},
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runCFlags(cmd.Context(), &o) },
 	}
-	ff.add(cmd)
-	outputFlag(cmd, &output)
-	cmd.Flags().StringVar(&arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
+	o.fetch.add(cmd)
+	outputFlag(cmd, &o.output)
+	cmd.Flags().StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
 	return cmd
+}
+
+// cflagsOptions are the flags of `kh cflags`.
+type cflagsOptions struct {
+	fetch  fetchFlags
+	output string
+	arch   string
+}
+
+// runCFlags is `kh cflags` once its command line is parsed.
+func (a *app) runCFlags(ctx context.Context, o *cflagsOptions) error {
+	t, err := a.fetchTree(ctx, o.output, &o.fetch)
+	if err != nil {
+		return err
+	}
+	flags, err := compile.CFlags(t, o.arch)
+	if err != nil {
+		return archUsage(err)
+	}
+	if o.output == "json" {
+		return a.printJSON(flags)
+	}
+	_, err = fmt.Fprintln(a.stdout, shquote.Join(flags))
+	return err
 }
 
 // archUsage makes an unknown --arch a usage error.
 func archUsage(err error) error {
-	var ua *tracing.UnknownArchError
+	var ua *compile.UnknownArchError
 	if errors.As(err, &ua) {
 		return usagef("--arch: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -95,7 +94,7 @@ func (a *app) loadConfig(ctx context.Context, src string) (*kconfig.Config, erro
 	case runningWord:
 		return kconfig.Running(ctx, kconfig.Options{Logger: log})
 	case "-":
-		data, err := io.ReadAll(io.LimitReader(os.Stdin, kconfig.MaxFileSize+1))
+		data, err := io.ReadAll(io.LimitReader(a.stdin, kconfig.MaxFileSize+1))
 		if err != nil {
 			return nil, fmt.Errorf("read standard input: %w", err)
 		}

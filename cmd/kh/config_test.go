@@ -13,7 +13,7 @@ import (
 func khRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = run(context.Background(), args, &o, &e)
+	code = run(context.Background(), args, testSystem(nil, &o, &e))
 	return o.String(), e.String(), code
 }
 

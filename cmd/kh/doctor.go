@@ -1,17 +1,15 @@
 package main
 
 import (
+	"context"
 	"github.com/spf13/cobra"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/doctor"
 )
 
 // doctorCmd is `kh doctor`: can tracing work here, and what is missing.
 func (a *app) doctorCmd() *cobra.Command {
-	var (
-		output string
-		fix    bool
-	)
+	var o doctorOptions
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check whether eBPF tracing can work here and say what is missing",
@@ -30,30 +28,43 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 		Example: `  kh doctor
   kh doctor -o json
   sudo kh doctor --fix`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			rep, err := tracing.Doctor(cmd.Context(), tracing.DoctorOptions{Fix: fix, CacheDir: a.cacheDir, AllowDisk: a.allowDisk})
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				err = a.printJSON(rep)
-			} else {
-				err = rep.WriteText(a.stdout)
-			}
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return &exitError{code: exitFailure}
-			}
-			return nil
-		},
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDoctor(cmd.Context(), &o) },
 	}
-	outputFlag(cmd, &output)
-	cmd.Flags().BoolVar(&fix, "fix", false, "mount what is missing (tracefs, debugfs, bpffs, securityfs); needs root")
+	outputFlag(cmd, &o.output)
+	o.cache.add(cmd, false)
+	cmd.Flags().BoolVar(&o.fix, "fix", false, "mount what is missing (tracefs, debugfs, bpffs, securityfs); needs root")
 	return cmd
+}
+
+// doctorOptions are the flags of `kh doctor`.
+type doctorOptions struct {
+	cache  cacheFlags
+	output string
+	fix    bool
+	// checks replaces doctor.DefaultChecks (tests); nil means the defaults.
+	checks []doctor.Check
+}
+
+// runDoctor is `kh doctor` once its command line is parsed.
+func (a *app) runDoctor(ctx context.Context, o *doctorOptions) error {
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
+	rep, err := doctor.Run(ctx, doctor.Options{Fix: o.fix, CacheDir: a.cacheDir(o.cache), AllowDisk: o.cache.allowDisk, Checks: o.checks})
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		err = a.printJSON(rep)
+	} else {
+		err = rep.WriteText(a.stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		return &exitError{code: exitFailure}
+	}
+	return nil
 }

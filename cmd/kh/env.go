@@ -1,16 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/khtool/kh/kheaders"
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) envCmd() *cobra.Command {
-	var ff fetchFlags
-	var output, shell string
+	var o envOptions
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print the environment that points BCC and bpftrace at the kernel's headers",
@@ -32,53 +32,61 @@ tree's) go to stderr.
 		Example: `  eval "$(kh env)"
   kh env --shell fish | source
   kh env --from kheaders.tar.xz -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if shell != string(tracing.ShellSh) && shell != string(tracing.ShellFish) {
-				return usagef("unknown --shell %q (want sh or fish)", shell)
-			}
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			vars := tracing.EnvVars(t)
-			a.warnEnv(t)
-			if output == "json" {
-				m := make(map[string]*string, len(vars))
-				for _, v := range vars {
-					if !v.Unset {
-						m[v.Name] = &v.Value
-					} else {
-						m[v.Name] = nil
-					}
-				}
-				return a.printJSON(m)
-			}
-			text, err := tracing.FormatEnv(vars, tracing.Shell(shell))
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprint(a.stdout, text)
-			return err
-		},
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runEnv(cmd.Context(), &o) },
 	}
-	ff.add(cmd)
-	outputFlag(cmd, &output)
-	cmd.Flags().StringVar(&shell, "shell", "sh", "shell syntax of the output: sh (also bash, zsh, dash) or fish")
+	o.fetch.add(cmd)
+	outputFlag(cmd, &o.output)
+	cmd.Flags().StringVar(&o.shell, "shell", "sh", "shell syntax of the output: sh (also bash, zsh, dash) or fish")
 	return cmd
+}
+
+// envOptions are the flags of `kh env`.
+type envOptions struct {
+	fetch  fetchFlags
+	output string
+	shell  string
+}
+
+// runEnv is `kh env` once its command line is parsed.
+func (a *app) runEnv(ctx context.Context, o *envOptions) error {
+	if o.shell != string(toolenv.ShellSh) && o.shell != string(toolenv.ShellFish) {
+		return usagef("unknown --shell %q (want sh or fish)", o.shell)
+	}
+	t, err := a.fetchTree(ctx, o.output, &o.fetch)
+	if err != nil {
+		return err
+	}
+	vars := toolenv.Vars(t)
+	a.warnEnv(t)
+	if o.output == "json" {
+		m := make(map[string]*string, len(vars))
+		for _, v := range vars {
+			if !v.Unset {
+				m[v.Name] = &v.Value
+			} else {
+				m[v.Name] = nil
+			}
+		}
+		return a.printJSON(m)
+	}
+	text, err := toolenv.Format(vars, toolenv.Shell(o.shell))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(a.stdout, text)
+	return err
 }
 
 // warnEnv prints on stderr why tracing tools may still fail with the
 // environment of tree t on this machine.
 func (a *app) warnEnv(t *kheaders.Tree) {
-	h, err := tracing.RunningHost()
+	h, err := toolenv.RunningHost()
 	if err != nil {
 		a.logger().Debug("cannot describe this machine", "err", err)
 	}
-	for _, w := range tracing.EnvWarnings(t, h) {
+	h.Environ = a.environ()
+	for _, w := range toolenv.Warnings(t, h) {
 		a.logger().Warn(w)
 	}
 }

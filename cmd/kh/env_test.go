@@ -67,11 +67,11 @@ func TestEnvCLIErrors(t *testing.T) {
 	}{
 		{[]string{"env", "--shell", "csh"}, 2, `unknown --shell "csh"`},
 		{[]string{"env", "-o", "yaml"}, 2, "unknown output format"},
-		{[]string{"env", "extra"}, 2, "unknown command"},
+		{[]string{"env", "extra"}, 2, "takes no arguments"},
 		{[]string{"env", "--cache-dir", cache, "--from", "/nonexistent/kheaders.tar.xz"}, 1, "no such file"},
 		{[]string{"cflags", "--cache-dir", cache, "--from", "/nonexistent/kheaders.tar.xz"}, 1, "no such file"},
 		{[]string{"exec", "--cache-dir", cache, "--from", "/nonexistent/kheaders.tar.xz", "--", "true"}, 1, "no such file"},
-		{[]string{"exec"}, 2, "requires at least 1 arg"},
+		{[]string{"exec"}, 2, "needs at least 1 argument"},
 	} {
 		out, errs, code := kh(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) || out != "" {

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/internal/shquote"
+	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,7 @@ const (
 )
 
 func (a *app) execCmd() *cobra.Command {
-	var ff fetchFlags
+	var o execOptions
 	cmd := &cobra.Command{
 		Use:   "exec [flags] [--] COMMAND [ARG...]",
 		Short: "Run a command with the environment of kh env (BCC and bpftrace find the headers)",
@@ -32,26 +33,39 @@ Exit status 127: COMMAND was not found; 126: it could not be run.`,
 		Example: `  kh exec -- python3 /usr/share/bcc/tools/opensnoop
   kh exec -- bpftrace -e 'kprobe:do_nanosleep { printf("%d\n", pid); }'
   kh exec --from kheaders.tar.xz -- bpftrace script.bt`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			a.warnEnv(t)
-			a.logger().Debug("exec", "argv", tracing.JoinSh(args), "headers", t.Path)
-			err = tracing.Exec(t, args, os.Environ())
-			if errors.Is(err, exec.ErrNotFound) {
-				return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", args[0])}
-			}
-			var ee *exec.Error
-			if errors.As(err, &ee) {
-				err = ee.Err
-			}
-			return &exitError{code: exitCannotRun, err: fmt.Errorf("exec %s: %w", args[0], err)}
+			o.argv = args
+			return a.runExec(cmd.Context(), &o)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
-	ff.add(cmd)
+	o.fetch.add(cmd)
 	return cmd
+}
+
+// execOptions are the flags and command of `kh exec`.
+type execOptions struct {
+	fetch fetchFlags
+	argv  []string // the command and its arguments
+}
+
+// runExec is `kh exec` once its command line is parsed. It returns only
+// when the command could not be run (otherwise kh has become it).
+func (a *app) runExec(ctx context.Context, o *execOptions) error {
+	t, err := a.fetch(ctx, &o.fetch)
+	if err != nil {
+		return err
+	}
+	a.warnEnv(t)
+	a.logger().Debug("exec", "argv", shquote.Join(o.argv), "headers", t.Path)
+	err = toolenv.Exec(t, o.argv, a.environ())
+	if errors.Is(err, exec.ErrNotFound) {
+		return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", o.argv[0])}
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		err = ee.Err
+	}
+	return &exitError{code: exitCannotRun, err: fmt.Errorf("exec %s: %w", o.argv[0], err)}
 }

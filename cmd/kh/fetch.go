@@ -10,12 +10,14 @@ import (
 
 // fetchFlags are the flags of every command that needs a header tree.
 type fetchFlags struct {
+	cache      cacheFlags
 	from       string
 	loadModule bool
 	require    string
 }
 
 func (f *fetchFlags) add(cmd *cobra.Command) {
+	f.cache.add(cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "use this archive (kheaders.tar.xz), kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) or header directory instead of the running kernel's")
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
@@ -27,8 +29,8 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 	opts := kheaders.Options{
 		From:       f.from,
 		LoadModule: f.loadModule,
-		CacheDir:   a.cacheDir,
-		AllowDisk:  a.allowDisk,
+		CacheDir:   a.cacheDir(f.cache),
+		AllowDisk:  f.cache.allowDisk,
 		Log:        a.logger(),
 	}
 	switch f.require {
@@ -41,9 +43,36 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 	return kheaders.Fetch(ctx, opts)
 }
 
+// fetchTree checks the output format, then fetches the tree: the start
+// of every command that prints something about a tree.
+func (a *app) fetchTree(ctx context.Context, output string, f *fetchFlags) (*kheaders.Tree, error) {
+	if err := checkOutput(output); err != nil {
+		return nil, err
+	}
+	return a.fetch(ctx, f)
+}
+
+// fetchOptions are the flags of `kh fetch`.
+type fetchOptions struct {
+	fetch  fetchFlags
+	output string
+}
+
+// runFetch is `kh fetch` once its command line is parsed.
+func (a *app) runFetch(ctx context.Context, o *fetchOptions) error {
+	t, err := a.fetchTree(ctx, o.output, &o.fetch)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		return a.printJSON(t)
+	}
+	_, err = fmt.Fprintln(a.stdout, t.Path)
+	return err
+}
+
 func (a *app) fetchCmd() *cobra.Command {
-	var ff fetchFlags
-	var output string
+	var o fetchOptions
 	cmd := &cobra.Command{
 		Use:   "fetch",
 		Short: "Print the path of the running kernel's headers, unpacking them into the cache if needed",
@@ -58,23 +87,10 @@ module on disk (read without loading it, or loaded with --load-module);
 		Example: `  kh fetch
   kh fetch --from kheaders.tar.xz -o json
   BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			t, err := a.fetch(cmd.Context(), &ff)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return a.printJSON(t)
-			}
-			_, err = fmt.Fprintln(a.stdout, t.Path)
-			return err
-		},
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
 	}
-	ff.add(cmd)
-	outputFlag(cmd, &output)
+	o.fetch.add(cmd)
+	outputFlag(cmd, &o.output)
 	return cmd
 }

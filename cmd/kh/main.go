@@ -19,7 +19,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], system{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, environ: os.Environ,
+	})
 	stop()
 	os.Exit(code)
 }
@@ -31,14 +34,35 @@ const (
 	exitUsage   = 2
 )
 
+// system is everything kh takes from its process: standard streams and
+// environment. main passes the real ones; tests pass their own, so that
+// commands (and their run functions) never touch os.Stdin, os.Stdout,
+// os.Stderr or os.Environ themselves.
+type system struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	environ        func() []string
+}
+
 // run executes kh with args and returns the process exit status. Errors
 // are printed as one line on stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, sys system) int {
+	if sys.stdin == nil {
+		sys.stdin = strings.NewReader("")
+	}
+	if sys.getenv == nil {
+		sys.getenv = func(string) string { return "" }
+	}
+	if sys.environ == nil {
+		sys.environ = func() []string { return nil }
+	}
+	stderr := sys.stderr
+	a := &app{system: sys}
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(sys.stdout)
+	root.SetErr(sys.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -46,13 +70,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "kh: "+oneLine(ee.err.Error()))
+			fmt.Fprintln(stderr, errorLine(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "kh: "+oneLine(err.Error()))
+	fmt.Fprintln(stderr, errorLine(err))
 	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "Run 'kh --help' for usage.")
 		return exitUsage
 	}
@@ -82,18 +106,6 @@ func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
-}
-
-// isCobraUsage recognises the errors cobra itself returns for a bad
-// command line (unknown command or flag, wrong number of arguments).
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag", "if any flags in the group"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // oneLine folds a multi-line message into one line for stderr.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,14 @@ import (
 func kh(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(context.Background(), args, testSystem(nil, &out, &errb))
 	return out.String(), errb.String(), code
+}
+
+// testSystem is the process as a test gives it to run: its streams, and
+// the test's environment (so t.Setenv applies).
+func testSystem(stdin io.Reader, stdout, stderr io.Writer) system {
+	return system{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
 }
 
 func testkernel(t *testing.T, arch string) string {
@@ -106,10 +113,15 @@ func TestErrorsCLI(t *testing.T) {
 		{[]string{"fetch", "--cache-dir", cache, "--from", bad}, 1, "kh: bad archive"},
 		{[]string{"fetch", "--cache-dir", cache, "--from", "/nonexistent/kheaders.tar.xz"}, 1, "no such file"},
 		{[]string{"fetch", "--cache-dir", cache, "--from", "/etc/hostname"}, 1, "neither a kheaders archive"},
-		{[]string{"fetch", "extra-arg"}, 2, "unknown command"},
+		{[]string{"fetch", "extra-arg"}, 2, "takes no arguments"},
 		{[]string{"fetch", "--bogus"}, 2, "unknown flag"},
 		{[]string{"fetch", "-o", "yaml"}, 2, "unknown output format"},
 		{[]string{"nosuchcommand"}, 2, "unknown command"},
+		// Cache flags exist only on the commands that use the cache.
+		{[]string{"btf", "--cache-dir", cache}, 2, "unknown flag: --cache-dir"},
+		{[]string{"config", "--allow-disk"}, 2, "unknown flag: --allow-disk"},
+		{[]string{"run", "--cache-dir", cache, "x.o"}, 2, "unknown flag: --cache-dir"},
+		{[]string{"list", "--allow-disk"}, 2, "unknown flag: --allow-disk"},
 	} {
 		out, errs, code := kh(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) || out != "" {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/khtool/kh/tracing"
+	"github.com/khtool/kh/loader"
 )
 
 // runCmd is `kh run`: load a BPF object, attach it, stream its output.
@@ -36,7 +36,7 @@ everything. Needs root (or CAP_BPF and CAP_PERFMON).`,
 		Example: `  kh run opensnoop.bpf.o
   kh run -o json --duration 10s trace.bpf.o
   kh run --btf /sys/kernel/btf/vmlinux --record events=event trace.bpf.o`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -52,25 +52,25 @@ everything. Needs root (or CAP_BPF and CAP_PERFMON).`,
 				}
 				types[m] = t
 			}
-			sink := tracing.TextSink(a.stdout)
+			sink := loader.TextSink(a.stdout)
 			if output == "json" {
-				sink = tracing.JSONSink(a.stdout)
+				sink = loader.JSONSink(a.stdout)
 			}
 			var verifierLog io.Writer
 			if a.verbose {
 				verifierLog = a.stderr
 			}
-			err := tracing.Run(cmd.Context(), args[0], tracing.RunOptions{
-				LoadOptions: tracing.LoadOptions{
+			err := loader.Run(cmd.Context(), args[0], loader.RunOptions{
+				LoadOptions: loader.LoadOptions{
 					BTF:         btfFile,
 					KConfig:     kconfig,
 					Logger:      a.logger(),
 					VerifierLog: verifierLog,
 				},
-				StreamOptions: tracing.StreamOptions{Sink: sink, RecordTypes: types},
+				StreamOptions: loader.StreamOptions{Sink: sink, RecordTypes: types},
 				Duration:      duration,
 			})
-			var re *tracing.RejectedError
+			var re *loader.RejectedError
 			if errors.As(err, &re) && !a.verbose {
 				return fmt.Errorf("%w (kh -v run prints the full verifier log)", err)
 			}

@@ -134,7 +134,7 @@ func TestRunCLITracepoint(t *testing.T) {
 		}
 	}()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"run", "-o", "json", "--duration", "3s", obj}, &out, &errb)
+	code := run(ctx, []string{"run", "-o", "json", "--duration", "3s", obj}, testSystem(nil, &out, &errb))
 	cancel()
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

@@ -25,6 +25,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/khtool/kh/internal/lzo"
 	"github.com/khtool/kh/internal/xz"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -58,7 +59,7 @@ var magics = []struct {
 	{Bzip2, []byte("BZh")},
 	{LZMA, []byte{0x5d, 0x00, 0x00}},
 	{LZ4, []byte{0x02, 0x21, 0x4c, 0x18}},
-	{LZO, []byte{0x89, 'L', 'Z', 'O', 0x00, '\r', '\n', 0x1a, '\n'}},
+	{LZO, []byte(lzo.Magic)},
 }
 
 // Magic returns the bytes every stream of format f starts with (nil for
@@ -195,7 +196,7 @@ func Head(f Format, data []byte, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer CloseReader(r)
+	defer r.Close()
 	head := make([]byte, n)
 	m, err := io.ReadFull(r, head)
 	if err != nil && m == 0 {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/khtool/kh/internal/lzo"
 	"github.com/khtool/kh/internal/xz"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -24,9 +25,9 @@ import (
 // that searches the output finds what precedes the damage.
 //
 // Every format is decoded in memory from data; the caller bounds the work
-// by max and by how much it reads. Close the reader with CloseReader when
-// done (it releases zstd's decoder).
-func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
+// by max and by how much it reads. Close the reader when done (it
+// releases zstd's and xz's decoders).
+func NewReader(f Format, data []byte, max int64) (io.ReadCloser, error) {
 	if f == LZMA && len(data) >= 13 {
 		// A .lzma header may declare the size: refuse early.
 		if size := binary.LittleEndian.Uint64(data[5:13]); size != math.MaxUint64 && size > uint64(max) {
@@ -37,7 +38,7 @@ func NewReader(f Format, data []byte, max int64) (io.Reader, error) {
 }
 
 // newReader is NewReader without the early check of a declared size.
-func newReader(f Format, data []byte, max int64) (io.Reader, error) {
+func newReader(f Format, data []byte, max int64) (io.ReadCloser, error) {
 	var r io.Reader
 	switch f {
 	case Gzip:
@@ -77,7 +78,7 @@ func newReader(f Format, data []byte, max int64) (io.Reader, error) {
 		}
 		r = lz4.NewReader(bytes.NewReader(data))
 	case LZO:
-		lr, err := newLZOReader(data, max)
+		lr, err := lzo.NewReader(data, max)
 		if err != nil {
 			return nil, err
 		}
@@ -88,17 +89,15 @@ func newReader(f Format, data []byte, max int64) (io.Reader, error) {
 	return &capReader{r: r, f: f, left: max}, nil
 }
 
-// CloseReader releases what a reader from NewReader holds (zstd's
-// decoder).
-func CloseReader(r io.Reader) {
-	if c, ok := r.(*capReader); ok {
-		switch z := c.r.(type) {
-		case *zstdReader:
-			z.Close()
-		case *xz.Reader:
-			z.Close()
-		}
+// Close releases what the decoder holds (zstd's and xz's decoders).
+func (c *capReader) Close() error {
+	switch z := c.r.(type) {
+	case *zstdReader:
+		z.Close()
+	case *xz.Reader:
+		z.Close()
 	}
+	return nil
 }
 
 type zstdReader struct{ *zstd.Decoder }
@@ -146,7 +145,7 @@ func (c *capReader) wrap(err error) error {
 	if err == io.EOF {
 		return err
 	}
-	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, lzo.ErrTooLarge) {
 		err = ErrTooLarge
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -190,7 +189,7 @@ func HeaderOK(f Format, data []byte) bool {
 		n := binary.LittleEndian.Uint32(data[4:8])
 		return n > 0 && n <= 8<<20+8<<20/255+16
 	case LZO:
-		_, err := newLZOReader(data, 0)
+		_, err := lzo.NewReader(data, 0)
 		return err == nil
 	}
 	return false

@@ -57,7 +57,7 @@ func readAll(t *testing.T, f Format, data []byte, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer CloseReader(r)
+	defer r.Close()
 	return io.ReadAll(r)
 }
 
@@ -161,7 +161,7 @@ func FuzzNewReader(f *testing.F) {
 				continue
 			}
 			n, _ := io.Copy(io.Discard, r)
-			CloseReader(r)
+			r.Close()
 			if n > max {
 				t.Fatalf("%s: %d bytes beyond the cap", fm, n)
 			}

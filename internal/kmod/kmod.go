@@ -10,6 +10,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"github.com/khtool/kh/internal/fsutil"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -172,17 +173,7 @@ type Module struct {
 
 // Open reads and parses the module file at path.
 func Open(path string) (*Module, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > MaxSize {
-		return nil, fmt.Errorf("%s: %d bytes is too large for a kernel module", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegular(path, MaxSize)
 	if err != nil {
 		return nil, err
 	}

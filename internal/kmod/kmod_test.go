@@ -3,6 +3,8 @@ package kmod
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"github.com/khtool/kh/internal/fsutil"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,5 +93,23 @@ func TestFind(t *testing.T) {
 func TestNotModule(t *testing.T) {
 	if _, err := Parse([]byte("hello")); err != ErrNotModule {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestOpenTooLarge: a module file over MaxSize is refused from fstat,
+// without reading it.
+func TestOpenTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.ko")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var tl *fsutil.TooLargeError
+	if _, err := Open(p); !errors.As(err, &tl) || tl.Size != MaxSize+1 {
+		t.Fatalf("Open of a file over MaxSize: %v", err)
 	}
 }

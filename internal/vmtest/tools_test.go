@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/khtool/kh/compile"
 	"github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
 	"github.com/khtool/kh/kheaders"
-	"github.com/khtool/kh/tracing"
 )
 
 // hostTool runs a tool on the host and returns its stdout.
@@ -51,7 +51,7 @@ func buildSyscallsProgram(t *testing.T, k *vmtest.Kernel) string {
 	}
 	out := filepath.Join(t.TempDir(), "syscalls.bpf.o")
 	var stderr bytes.Buffer
-	if err := tracing.Build(context.Background(), tree, "../../testdata/tracing/syscalls.bpf.c", out, tracing.BuildOptions{Stderr: &stderr}); err != nil {
+	if err := compile.Build(context.Background(), tree, "../../testdata/tracing/syscalls.bpf.c", out, compile.Options{Stderr: &stderr}); err != nil {
 		t.Fatalf("kh build for %s: %v\n%s", k.Arch, err, stderr.String())
 	}
 	return out

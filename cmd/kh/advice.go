@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/tracefs"
+	"github.com/khtool/kh/kconfig"
+	"github.com/khtool/kh/kheaders"
+	"github.com/khtool/kh/loader"
+)
+
+// advice is what to do about err, in kh's terms (flags, commands), or "".
+// Library errors say what happened; the CLI adds this.
+func advice(err error) string {
+	var nf *kheaders.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return "enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, or pass --from with an archive, a module or a header directory"
+	case errors.Is(err, cache.ErrNotTmpfs):
+		return "use a tmpfs location (--cache-dir, KH_CACHE_DIR) or pass --allow-disk"
+	case errors.Is(err, kheaders.ErrNoSpace), errors.Is(err, cache.ErrNoSpace):
+		if strings.Contains(err.Error(), "kh clean") {
+			// kheaders/extract.go still says so itself (owned by another
+			// change; to move here when it lands).
+			return ""
+		}
+		return "free space with `kh clean` or give the cache more room"
+	case errors.Is(err, loader.ErrNotPermitted):
+		return "run as root or with CAP_BPF and CAP_PERFMON (see kh doctor)"
+	case errors.Is(err, tracefs.ErrNoTraceFS):
+		return "mount it with `mount -t tracefs tracefs " + tracefs.TraceFSDir + "` (or run `kh doctor --fix` as root)"
+	case errors.Is(err, kconfig.ErrNoConfig):
+		return "pass --from with a kernel image, a .config or a header tree"
+	}
+	return ""
+}
+
+// errorLine is the one line kh prints for err: what happened, then what
+// to do about it.
+func errorLine(err error) string {
+	line := oneLine(err.Error())
+	if a := advice(err); a != "" {
+		line += "; " + a
+	}
+	return "kh: " + line
+}
