@@ -1,0 +1,51 @@
+// Package registry publishes and fetches a Linux kernel's artifacts (its
+// kheaders archive, its BTF and its configuration) through an OCI
+// registry, keyed by the kernel's GNU build ID.
+//
+// The registry is any server that speaks the OCI distribution protocol
+// (CNCF distribution, Harbor, zot, GHCR, ECR, ...); the client is
+// oras.land/oras-go/v2.
+//
+// # Why a package of its own
+//
+// It is a transport, not a header source: it moves bytes between a
+// registry and memory and proves they are the right bytes (every blob's
+// digest, the artifact's build ID and identity). What those bytes become
+// is decided elsewhere: package kheaders treats a pulled archive as
+// hostile exactly like a local one and publishes it in the same cache,
+// kh btf and kh config read the other layers. Keeping the OCI client out
+// of kheaders keeps kheaders' dependencies what they were for programs
+// that never talk to a registry, and lets a CI job push artifacts without
+// a header cache.
+//
+// # The artifact
+//
+// One OCI image manifest (schema 2, OCI 1.1 artifact form: ArtifactType,
+// the empty config) per kernel build. Its layers, each optional but at
+// least one present:
+//
+//   - MediaTypeHeaders: the kheaders archive, kheaders.tar.xz byte for
+//     byte as the kernel built it (so the layer's digest is the archive's
+//     SHA-256, the header cache's key);
+//   - MediaTypeBTF: the raw BTF (/sys/kernel/btf/vmlinux);
+//   - MediaTypeConfig: the kernel's .config (plain text).
+//
+// Annotations carry the identity: AnnotationRelease (uname -r),
+// AnnotationArch (SRCARCH), AnnotationBuildID, AnnotationSource (where the
+// archive came from: sysfs, module, file) and AnnotationSchema (kh's
+// manifest schema, SchemaVersion). Two tags point to it: BuildIDTag
+// ("buildid-" and the hex build ID), the key, and ReleaseTag (the release
+// and arch, sanitized to the OCI tag grammar), for humans. Pushing the
+// same content again writes nothing.
+//
+// # Security
+//
+// Credentials come from the docker/podman credential files (see
+// Options.AuthFile) and are never logged or put in an error. Plain HTTP
+// is used only for a loopback registry (127.0.0.0/8, ::1, localhost) or
+// with Options.Insecure, and even then only when the server does not
+// speak TLS; TLS uses the system roots plus Options.CAFile. Every
+// pulled blob is checked against its size and digest, the manifest
+// against the identity asked for (a build ID that differs is a
+// *MismatchError), and sizes against limits before anything is read.
+package registry
