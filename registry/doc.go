@@ -11,12 +11,13 @@
 // It is a transport, not a header source: it moves bytes between a
 // registry and memory and proves they are the right bytes (every blob's
 // digest, the artifact's build ID and identity). What those bytes become
-// is decided elsewhere: package kheaders treats a pulled archive as
-// hostile exactly like a local one and publishes it in the same cache,
-// kh btf and kh config read the other layers. Keeping the OCI client out
-// of kheaders keeps kheaders' dependencies what they were for programs
-// that never talk to a registry, and lets a CI job push artifacts without
-// a header cache.
+// is decided by its users: package kheaders takes a repository as one
+// source among the kernel's own (kheaders.Options.Registry), treats a
+// pulled archive as hostile exactly like a local one and publishes it in
+// the same cache under the same key; kh btf and kh config read the other
+// layers. Publishing needs no cache, no header extraction and no running
+// kernel (a kernel build's CI pushes what it just built), and pulling
+// needs none of kheaders' sources, so neither belongs in kheaders.
 //
 // # The artifact
 //

@@ -4,15 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/khtool/kh/internal/regtest"
@@ -423,7 +417,7 @@ func TestRegistryStopsMidPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, _ := res.Layer(Headers)
-	proxy := StopMidBlobProxy(t, reg, l.Digest, l.Size/2)
+	proxy := regtest.StopMidBlob(t, reg, l.Digest, l.Size/2)
 	repo := open(t, proxy+"/kh", Options{})
 	_, _, err = repo.Pull(ctx, Query{BuildID: a.BuildID}, Headers)
 	oneLineErr(t, err, l.Digest)
@@ -431,45 +425,6 @@ func TestRegistryStopsMidPull(t *testing.T) {
 		t.Errorf("mid-pull stop: %v, want ErrUnreachable", err)
 	}
 }
-
-// StopMidBlobProxy starts an HTTP proxy on 127.0.0.1 in front of reg that
-// passes the first n bytes of the blob with digest d, then stops the
-// registry and aborts the response. It returns the proxy's host:port.
-func StopMidBlobProxy(t testing.TB, reg *regtest.Registry, d string, n int64) string {
-	target, _ := url.Parse("http://" + reg.Addr)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	var once sync.Once
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Method == http.MethodGet && strings.HasSuffix(resp.Request.URL.Path, "/blobs/"+d) {
-			resp.Body = &cutBody{r: resp.Body, left: n, cut: func() { once.Do(reg.Stop) }}
-		}
-		return nil
-	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-type cutBody struct {
-	r    io.ReadCloser
-	left int64
-	cut  func()
-}
-
-func (b *cutBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		b.cut()
-		panic(http.ErrAbortHandler) // the proxy drops the client's connection
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *cutBody) Close() error { return b.r.Close() }
 
 func btoi(b bool) int {
 	if b {
