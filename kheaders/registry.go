@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/khtool/kh/cache"
 	"github.com/khtool/kh/internal/kernel"
+	"github.com/khtool/kh/internal/kmod"
 	"github.com/khtool/kh/kconfig"
 	"github.com/khtool/kh/registry"
 )
@@ -185,4 +189,78 @@ func surveyRegistry(ctx context.Context, e *sourceEnv) []Candidate {
 		c.Usable = true
 	}
 	return []Candidate{c}
+}
+
+// RunningArchive returns the running kernel's kheaders archive without
+// extracting it, for publishing: /sys/kernel/kheaders.tar.xz, else the
+// kheaders module on disk whose vermagic names the running kernel. Its
+// Release is the running kernel's. A *NotFoundError says what was looked
+// for.
+func RunningArchive(ctx context.Context, opts Options) (*Archive, error) {
+	release, err := kernel.Release(opts.Release)
+	if err != nil {
+		return nil, err
+	}
+	nf := &NotFoundError{Release: release}
+	sysfs := kernel.Path(opts.Root, SysfsArchive)
+	data, err := os.ReadFile(sysfs)
+	if err == nil {
+		return &Archive{Data: data, Source: Source{Kind: SourceSysfs, Location: sysfs}, Release: release}, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", sysfs, err)
+	}
+	nf.Looked = append(nf.Looked, SysfsArchive+": "+sysfsAbsent)
+	mods := kmod.Find(opts.Root, release, "kheaders")
+	for _, p := range mods {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, why := checkModule(p, release)
+		if m == nil {
+			nf.Looked = append(nf.Looked, p+": "+why)
+			continue
+		}
+		a, err := archiveFromModule(m)
+		if err != nil {
+			nf.Looked = append(nf.Looked, p+": "+err.Error())
+			continue
+		}
+		return a, nil
+	}
+	if len(mods) == 0 {
+		nf.Looked = append(nf.Looked, "kheaders module: "+notFoundIn(release))
+	}
+	return nil, nf
+}
+
+// Validate extracts an archive into a temporary directory, exactly as
+// Fetch would (same limits, same checks), removes it again and returns
+// what the archive holds: for checking an archive before publishing it.
+func Validate(ctx context.Context, archive []byte, lim Limits) (Stats, error) {
+	if lim == (Limits{}) {
+		lim = DefaultLimits()
+	}
+	dir, err := os.MkdirTemp("", "kh-validate-")
+	if err != nil {
+		return Stats{}, err
+	}
+	defer removeStaged(dir)
+	stage := filepath.Join(dir, "tree")
+	if err := os.Mkdir(stage, 0o700); err != nil {
+		return Stats{}, err
+	}
+	return Extract(ctx, archive, stage, lim)
+}
+
+// removeStaged removes a directory that Extract filled (its directories
+// are read-only).
+func removeStaged(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
 }
