@@ -24,8 +24,9 @@ import (
 // Options configure Open. The zero value uses HTTPS with the system's
 // roots and the credentials of the usual files.
 type Options struct {
-	// Insecure allows plain HTTP to a registry that is not on loopback
-	// (where the server does not speak TLS). It never disables
+	// Insecure talks plain HTTP (no TLS) to a registry that is not on
+	// loopback, as oras' --plain-http does. (A loopback registry gets
+	// plain HTTP only if it does not speak TLS.) Nothing ever disables
 	// certificate verification.
 	Insecure bool
 	// CAFile is a PEM file of CA certificates to trust in addition to the
@@ -235,17 +236,17 @@ func isLoopback(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// repo returns the oras repository, deciding first (once) whether the
-// server speaks TLS: always HTTPS, unless the registry is on loopback or
-// Insecure is set and a TLS handshake shows the server speaks plain HTTP.
+// repo returns the oras repository, deciding first (once) whether to
+// use TLS: HTTPS, except plain HTTP with Insecure, and for a registry on
+// loopback whose server answers a TLS handshake with plain HTTP.
 func (r *Repository) repo(ctx context.Context) (*remote.Repository, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.remote != nil {
 		return r.remote, nil
 	}
-	plain := false
-	if r.loopback || r.opts.Insecure {
+	plain := r.opts.Insecure && !r.loopback
+	if r.loopback {
 		var err error
 		if plain, err = speaksPlainHTTP(ctx, r.ref.Host()); err != nil {
 			return nil, err

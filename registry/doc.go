@@ -43,9 +43,9 @@
 //
 // Credentials come from the docker/podman credential files (see
 // Options.AuthFile) and are never logged or put in an error. Plain HTTP
-// is used only for a loopback registry (127.0.0.0/8, ::1, localhost) or
-// with Options.Insecure, and even then only when the server does not
-// speak TLS; TLS uses the system roots plus Options.CAFile. Every
+// is used only for a loopback registry (127.0.0.0/8, ::1, localhost)
+// whose server does not speak TLS, or when asked (Options.Insecure);
+// TLS uses the system roots plus Options.CAFile. Every
 // pulled blob is checked against its size and digest, the manifest
 // against the identity asked for (a build ID that differs is a
 // *MismatchError), and sizes against limits before anything is read.

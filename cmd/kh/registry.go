@@ -25,7 +25,7 @@ type registryFlags struct {
 
 func (r *registryFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.BoolVar(&r.insecure, "insecure", false, "allow plain HTTP to a registry that is not on loopback (also KH_REGISTRY_INSECURE=1); TLS certificates are always verified")
+	fl.BoolVar(&r.insecure, "insecure", false, "talk plain HTTP, not TLS, to a registry that is not on loopback (also KH_REGISTRY_INSECURE=1; a loopback registry gets plain HTTP when it does not speak TLS)")
 	fl.StringVar(&r.caFile, "ca-file", "", "trust the CA certificates of this PEM `FILE` too (also KH_REGISTRY_CA_FILE)")
 }
 
