@@ -43,8 +43,8 @@ const (
 	Config  Kind = "config"
 )
 
-// Kinds are the layer kinds, in the order they appear in a manifest.
-var Kinds = []Kind{Headers, BTF, Config}
+// Kinds returns the layer kinds, in the order they appear in a manifest.
+func Kinds() []Kind { return []Kind{Headers, BTF, Config} }
 
 func (k Kind) mediaType() string {
 	switch k {
@@ -69,7 +69,7 @@ func (k Kind) title() string {
 }
 
 func kindOf(mediaType string) (Kind, bool) {
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		if k.mediaType() == mediaType {
 			return k, true
 		}
@@ -77,16 +77,17 @@ func kindOf(mediaType string) (Kind, bool) {
 	return "", false
 }
 
-// Limits cap the size a layer may declare; a manifest that declares more
-// is refused before anything is downloaded.
-var limits = map[Kind]int64{
-	Headers: 256 << 20, // as a kheaders module file (kmod.MaxSize)
-	BTF:     256 << 20,
-	Config:  16 << 20,
+// MaxLayerSize returns the largest size a layer of kind k may declare; a
+// manifest that declares more is refused before anything is downloaded.
+func MaxLayerSize(k Kind) int64 {
+	switch k {
+	case Headers, BTF:
+		return 256 << 20 // as a kheaders module file (kmod.MaxSize)
+	case Config:
+		return 16 << 20
+	}
+	return 0
 }
-
-// MaxLayerSize returns the largest size a layer of kind k may have.
-func MaxLayerSize(k Kind) int64 { return limits[k] }
 
 // maxManifest caps a manifest's size.
 const maxManifest = 1 << 20

@@ -110,7 +110,7 @@ func (r *Repository) push(ctx context.Context, a *Artifact, po PushOptions) (*Pu
 		desc ocispec.Descriptor
 		data []byte
 	}{{ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data}}
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		if data := a.layer(k); data != nil {
 			l, _ := entry.Layer(k)
 			blobs = append(blobs, struct {
@@ -167,9 +167,9 @@ func (a *Artifact) check() error {
 	if a.Headers == nil && a.BTF == nil && a.Config == nil {
 		return errors.New("nothing to push: no headers archive, BTF or configuration")
 	}
-	for _, k := range Kinds {
-		if d := a.layer(k); d != nil && int64(len(d)) > limits[k] {
-			return fmt.Errorf("%s layer is %d bytes, more than the %d a puller accepts", k, len(d), limits[k])
+	for _, k := range Kinds() {
+		if d := a.layer(k); d != nil && int64(len(d)) > MaxLayerSize(k) {
+			return fmt.Errorf("%s layer is %d bytes, more than the %d a puller accepts", k, len(d), MaxLayerSize(k))
 		}
 	}
 	if a.Headers != nil && !bytes.HasPrefix(a.Headers, []byte("\xfd7zXZ\x00")) {
@@ -201,7 +201,7 @@ func (a *Artifact) manifest() (*ocispec.Manifest, []byte, error) {
 	if a.Source != "" {
 		m.Annotations[AnnotationSource] = a.Source
 	}
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		data := a.layer(k)
 		if data == nil {
 			continue
@@ -334,8 +334,8 @@ func entryOf(m *ocispec.Manifest, desc ocispec.Descriptor) (*Entry, error) {
 		if e.Has(k) {
 			return nil, fmt.Errorf("it has two %s layers", k)
 		}
-		if l.Size < 0 || l.Size > limits[k] {
-			return nil, fmt.Errorf("its %s layer claims %d bytes (the limit is %d)", k, l.Size, limits[k])
+		if l.Size < 0 || l.Size > MaxLayerSize(k) {
+			return nil, fmt.Errorf("its %s layer claims %d bytes (the limit is %d)", k, l.Size, MaxLayerSize(k))
 		}
 		if err := l.Digest.Validate(); err != nil || l.Digest.Algorithm() != digest.SHA256 {
 			return nil, fmt.Errorf("its %s layer has digest %q, not a sha256 digest", k, l.Digest)
@@ -369,8 +369,8 @@ func (r *Repository) fetch(ctx context.Context, l Layer) ([]byte, error) {
 		return nil, err
 	}
 	desc := l.desc
-	if desc.Size > limits[l.Kind] {
-		return nil, fmt.Errorf("layer claims %d bytes (the limit is %d)", desc.Size, limits[l.Kind])
+	if desc.Size > MaxLayerSize(l.Kind) {
+		return nil, fmt.Errorf("layer claims %d bytes (the limit is %d)", desc.Size, MaxLayerSize(l.Kind))
 	}
 	r.log.Debug("downloading blob", "kind", l.Kind, "digest", desc.Digest, "size", desc.Size)
 	rc, err := rr.Fetch(ctx, desc)
@@ -396,7 +396,7 @@ func (r *Repository) Pull(ctx context.Context, q Query, kinds ...Kind) (*Entry, 
 		return nil, nil, err
 	}
 	if len(kinds) == 0 {
-		kinds = Kinds
+		kinds = Kinds()
 	}
 	out := map[Kind][]byte{}
 	for _, k := range kinds {
