@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -256,4 +259,36 @@ func TestPushRunningCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &warm) != nil || warm["cached"] != true || warm["path"] != fromReg["path"] {
 		t.Errorf("warm kh fetch --registry with the registry stopped: exit %d, %s %s", code, out, errs)
 	}
+}
+
+// TestPushKernelFlag reads the build ID for kh push from an ELF kernel
+// image's .notes section (made here with clang and llvm-objcopy, holding
+// the x86_64 test kernel's build ID as vmlinux would).
+func TestPushKernelFlag(t *testing.T) {
+	clang, objcopy := tk.NeedTool(t, "clang"), tk.NeedTool(t, "llvm-objcopy")
+	d, rel, id := testKernelFiles(t, "x86_64")
+	desc, err := hex.DecodeString(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := binary.NativeEndian.AppendUint32(nil, 4)
+	notes = binary.NativeEndian.AppendUint32(notes, uint32(len(desc)))
+	notes = binary.NativeEndian.AppendUint32(notes, 3)
+	notes = append(append(notes, "GNU\x00"...), desc...)
+	dir := t.TempDir()
+	src, obj, np := filepath.Join(dir, "k.c"), filepath.Join(dir, "vmlinux"), filepath.Join(dir, "notes")
+	os.WriteFile(src, []byte("int start_kernel(void) { return 0; }\n"), 0o644)
+	os.WriteFile(np, notes, 0o644)
+	for _, c := range [][]string{{clang, "-c", "-o", obj, src}, {objcopy, "--add-section", ".notes=" + np, obj}} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", c, err, out)
+		}
+	}
+	reg := regtest.Start(t, regtest.Options{})
+	out, errs, code := kh(t, "push", "-o", "json", "--kernel", obj, "--btf", filepath.Join(d, "vmlinux.btf"), "--config", filepath.Join(d, "config"), "--release", rel, reg.Repo("kh"))
+	var res registry.PushResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.BuildID != id || res.Arch != "x86" || res.Has(registry.Headers) {
+		t.Fatalf("kh push --kernel: exit %d, %s %s", code, out, errs)
+	}
+	khFails(t, []string{"not an ELF kernel image"}, "push", "--kernel", filepath.Join(d, "bzImage"), "--btf", filepath.Join(d, "vmlinux.btf"), "--release", rel, "--arch", "x86", reg.Repo("kh"))
 }
