@@ -227,6 +227,22 @@ func TestFetchRegistryRemote(t *testing.T) {
 	if !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("a release nobody pushed for x86: %v", err)
 	}
+	// Sources (kh doctor) reports the registry with one manifest request.
+	for id, usable := range map[string]bool{a.BuildID: true, strings.Repeat("ee", 20): false} {
+		cands, err := Sources(ctx, Options{Root: runningRoot(t, id), Release: a.Release, Registry: repo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *Candidate
+		for i := range cands {
+			if cands[i].Source.Kind == SourceRegistry {
+				got = &cands[i]
+			}
+		}
+		if got == nil || got.Usable != usable || got.Source.Location != repo.Ref+":buildid-"+id {
+			t.Errorf("Sources for build ID %s: %+v", id, got)
+		}
+	}
 }
 
 // TestFetchRegistryFaults: each fault is a one-line error and leaves

@@ -33,10 +33,10 @@ func (r *registryFlags) add(cmd *cobra.Command) {
 func (r *registryFlags) open(a *app, ref string) (*registry.Repository, error) {
 	opts := registry.Options{Insecure: r.insecure, CAFile: r.caFile, Log: a.logger()}
 	if !opts.Insecure {
-		opts.Insecure = os.Getenv("KH_REGISTRY_INSECURE") == "1"
+		opts.Insecure = a.getenv("KH_REGISTRY_INSECURE") == "1"
 	}
 	if opts.CAFile == "" {
-		opts.CAFile = os.Getenv("KH_REGISTRY_CA_FILE")
+		opts.CAFile = a.getenv("KH_REGISTRY_CA_FILE")
 	}
 	repo, err := registry.Open(ref, opts)
 	if err != nil {
@@ -75,7 +75,7 @@ func (r *remoteFlags) add(cmd *cobra.Command, query bool) {
 func (r *remoteFlags) open(a *app) (*registry.Repository, registry.Query, error) {
 	ref := r.ref
 	if ref == "" {
-		ref = os.Getenv("KH_REGISTRY")
+		ref = a.getenv("KH_REGISTRY")
 	}
 	q := registry.Query{BuildID: r.buildID, Release: r.release, Arch: r.arch}
 	switch {
@@ -117,14 +117,20 @@ func pullLayer(ctx context.Context, repo *registry.Repository, q registry.Query,
 	return data, e, err
 }
 
+// pushOptions are the flags and argument of `kh push`.
+type pushOptions struct {
+	registry                              registryFlags
+	repo                                  string
+	from, btfFile, configFile, kernelFile string
+	release, arch, buildID                string
+	without                               string
+	replace                               bool
+	output                                string
+}
+
 // pushCmd is `kh push REPO`.
 func (a *app) pushCmd() *cobra.Command {
-	var (
-		rf                                      registryFlags
-		from, btfFile, configFile, kernelFile   string
-		release, arch, buildID, output, noLayer string
-		replace                                 bool
-	)
+	var o pushOptions
 	cmd := &cobra.Command{
 		Use:   "push REPO",
 		Short: "Publish a kernel's headers archive, BTF and configuration to an OCI registry, keyed by its build ID",
@@ -152,69 +158,74 @@ $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json,
       --kernel out/vmlinux registry.example/kernels/kh
   kh push --btf /sys/kernel/btf/vmlinux --config /proc/config.gz \
       --release "$(uname -r)" --arch x86 --build-id ID localhost:5000/kh`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			repo, err := rf.open(a, args[0])
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var art *registry.Artifact
-			if from == "" && btfFile == "" && configFile == "" {
-				if release != "" || arch != "" || buildID != "" || kernelFile != "" {
-					return usagef("--release, --arch, --build-id and --kernel describe the files given with --from, --btf or --config; without them kh pushes the running kernel's")
-				}
-				art, err = a.runningArtifact(ctx)
-			} else {
-				art, err = a.fileArtifact(ctx, from, btfFile, configFile, kernelFile, release, arch, buildID)
-			}
-			if err != nil {
-				return err
-			}
-			for _, k := range strings.Split(noLayer, ",") {
-				switch registry.Kind(k) {
-				case "":
-				case registry.Headers:
-					art.Headers = nil
-				case registry.BTF:
-					art.BTF = nil
-				case registry.Config:
-					art.Config = nil
-				default:
-					return usagef("--without %q: want headers, btf or config", k)
-				}
-			}
-			res, err := repo.Push(ctx, art, registry.PushOptions{Replace: replace})
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return a.printJSON(res)
-			}
-			what := "pushed"
-			if res.Unchanged {
-				what = "unchanged"
-			}
-			_, err = fmt.Fprintf(a.stdout, "%s %s:%s (%s) %s %s, %s, %s\n", what, repo.Ref, res.Tags[0], res.Tags[1], res.Digest, layerList(&res.Entry), humanBytes(res.Size), plural(res.Uploaded, "blob")+" uploaded")
-			return err
+			o.repo = args[0]
+			return a.runPush(cmd.Context(), &o)
 		},
 	}
-	rf.add(cmd)
+	o.registry.add(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&from, "from", "", "the kheaders archive (kheaders.tar.xz) or kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) `FILE`")
-	fl.StringVar(&btfFile, "btf", "", "the kernel's raw BTF `FILE` (vmlinux.btf, /sys/kernel/btf/vmlinux)")
-	fl.StringVar(&configFile, "config", "", "the kernel's configuration `FILE` (.config, config.gz, or any image kh config reads)")
-	fl.StringVar(&kernelFile, "kernel", "", "read the build ID from the .notes section of this ELF kernel image `FILE` (vmlinux)")
-	fl.StringVar(&release, "release", "", "the kernel's `RELEASE` (uname -r; default: the archive's)")
-	fl.StringVar(&arch, "arch", "", "the kernel's `SRCARCH` (default: the archive's, or the configuration's)")
-	fl.StringVar(&buildID, "build-id", "", "the kernel's GNU build `ID` (hex, as in /sys/kernel/notes)")
-	fl.StringVar(&noLayer, "without", "", "leave out these layers (comma-separated: headers, btf, config)")
-	fl.BoolVar(&replace, "replace", false, "move the build ID's tag from a different artifact to this one")
-	outputFlag(cmd, &output)
+	fl.StringVar(&o.from, "from", "", "the kheaders archive (kheaders.tar.xz) or kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) `FILE`")
+	fl.StringVar(&o.btfFile, "btf", "", "the kernel's raw BTF `FILE` (vmlinux.btf, /sys/kernel/btf/vmlinux)")
+	fl.StringVar(&o.configFile, "config", "", "the kernel's configuration `FILE` (.config, config.gz, or any image kh config reads)")
+	fl.StringVar(&o.kernelFile, "kernel", "", "read the build ID from the .notes section of this ELF kernel image `FILE` (vmlinux)")
+	fl.StringVar(&o.release, "release", "", "the kernel's `RELEASE` (uname -r; default: the archive's)")
+	fl.StringVar(&o.arch, "arch", "", "the kernel's `SRCARCH` (default: the archive's, or the configuration's)")
+	fl.StringVar(&o.buildID, "build-id", "", "the kernel's GNU build `ID` (hex, as in /sys/kernel/notes)")
+	fl.StringVar(&o.without, "without", "", "leave out these layers (comma-separated: headers, btf, config)")
+	fl.BoolVar(&o.replace, "replace", false, "move the build ID's tag from a different artifact to this one")
+	outputFlag(cmd, &o.output)
 	return cmd
+}
+
+// runPush is `kh push` once its command line is parsed.
+func (a *app) runPush(ctx context.Context, o *pushOptions) error {
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
+	repo, err := o.registry.open(a, o.repo)
+	if err != nil {
+		return err
+	}
+	var art *registry.Artifact
+	if o.from == "" && o.btfFile == "" && o.configFile == "" {
+		if o.release != "" || o.arch != "" || o.buildID != "" || o.kernelFile != "" {
+			return usagef("--release, --arch, --build-id and --kernel describe the files given with --from, --btf or --config; without them kh pushes the running kernel's")
+		}
+		art, err = a.runningArtifact(ctx)
+	} else {
+		art, err = a.fileArtifact(ctx, o)
+	}
+	if err != nil {
+		return err
+	}
+	for _, k := range strings.Split(o.without, ",") {
+		switch registry.Kind(k) {
+		case "":
+		case registry.Headers:
+			art.Headers = nil
+		case registry.BTF:
+			art.BTF = nil
+		case registry.Config:
+			art.Config = nil
+		default:
+			return usagef("--without %q: want headers, btf or config", k)
+		}
+	}
+	res, err := repo.Push(ctx, art, registry.PushOptions{Replace: o.replace})
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		return a.printJSON(res)
+	}
+	what := "pushed"
+	if res.Unchanged {
+		what = "unchanged"
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s %s:%s (%s) %s %s, %s, %s\n", what, repo.Ref, res.Tags[0], res.Tags[1], res.Digest, layerList(&res.Entry), humanBytes(res.Size), plural(res.Uploaded, "blob")+" uploaded")
+	return err
 }
 
 // runningArtifact collects the running kernel's artifacts.
@@ -259,7 +270,9 @@ func (a *app) runningArtifact(ctx context.Context) (*registry.Artifact, error) {
 }
 
 // fileArtifact collects the artifacts given as files, and their identity.
-func (a *app) fileArtifact(ctx context.Context, from, btfFile, configFile, kernelFile, release, arch, buildID string) (*registry.Artifact, error) {
+func (a *app) fileArtifact(ctx context.Context, o *pushOptions) (*registry.Artifact, error) {
+	from, btfFile, configFile, kernelFile := o.from, o.btfFile, o.configFile, o.kernelFile
+	release, arch, buildID := o.release, o.arch, o.buildID
 	art := &registry.Artifact{}
 	switch {
 	case buildID != "" && kernelFile != "":
@@ -349,48 +362,87 @@ func (a *app) registryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry",
 		Short: "Inspect an OCI repository of kernel artifacts",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.registryLsCmd())
 	return cmd
 }
 
+// registryLsOptions are the flags and argument of `kh registry ls`.
+type registryLsOptions struct {
+	registry registryFlags
+	repo     string
+	output   string
+}
+
 func (a *app) registryLsCmd() *cobra.Command {
-	var rf registryFlags
-	var output string
+	var o registryLsOptions
 	cmd := &cobra.Command{
 		Use:     "ls REPO",
 		Aliases: []string{"list"},
 		Short:   "List the kernel artifacts in a repository: release, arch, build ID, layers, size",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			repo, err := rf.open(a, args[0])
-			if err != nil {
-				return err
-			}
-			list, err := repo.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				if list == nil {
-					list = []registry.Entry{}
-				}
-				return a.printJSON(list)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RELEASE\tARCH\tBUILD ID\tLAYERS\tSIZE\tTAGS")
-			for _, e := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Release, e.Arch, e.BuildID, layerList(&e), humanBytes(e.Size), strings.Join(e.Tags, ","))
-			}
-			return tw.Flush()
+			o.repo = args[0]
+			return a.runRegistryLs(cmd.Context(), &o)
 		},
 	}
-	rf.add(cmd)
-	outputFlag(cmd, &output)
+	o.registry.add(cmd)
+	outputFlag(cmd, &o.output)
 	return cmd
+}
+
+// runRegistryLs is `kh registry ls` once its command line is parsed.
+func (a *app) runRegistryLs(ctx context.Context, o *registryLsOptions) error {
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
+	repo, err := o.registry.open(a, o.repo)
+	if err != nil {
+		return err
+	}
+	list, err := repo.List(ctx)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		if list == nil {
+			list = []registry.Entry{}
+		}
+		return a.printJSON(list)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASE\tARCH\tBUILD ID\tLAYERS\tSIZE\tTAGS")
+	for _, e := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Release, e.Arch, e.BuildID, layerList(&e), humanBytes(e.Size), strings.Join(e.Tags, ","))
+	}
+	return tw.Flush()
+}
+
+// registryAdvice is what to do about a registry error, or "".
+func registryAdvice(err error) string {
+	var re *registry.Error
+	if !errors.As(err, &re) {
+		return ""
+	}
+	var me *registry.MismatchError
+	var ce *registry.ConflictError
+	switch {
+	case errors.Is(err, registry.ErrUnauthorized):
+		return "log in with `docker login` or `podman login`, or point REGISTRY_AUTH_FILE (or DOCKER_CONFIG) at the credentials"
+	case errors.Is(err, registry.ErrCertificate):
+		return "pass --ca-file (or KH_REGISTRY_CA_FILE) with the registry's CA certificate"
+	case strings.Contains(err.Error(), "HTTP response to HTTPS client"):
+		return "the registry speaks plain HTTP: pass --insecure (or KH_REGISTRY_INSECURE=1) if that is intended"
+	case errors.Is(err, registry.ErrUnreachable):
+		return "check the registry's address and that it is up"
+	case errors.As(err, &me):
+		return "the published artifact is wrong: publish the right one with kh push --replace"
+	case errors.As(err, &ce):
+		return "pass --replace if the published artifact is wrong"
+	case errors.Is(err, registry.ErrNotFound):
+		return "publish it with kh push (from the kernel's CI, or on a machine running that kernel)"
+	}
+	return ""
 }

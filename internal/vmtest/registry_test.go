@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/khtool/kh/cache"
 	"github.com/khtool/kh/internal/regtest"
 	"github.com/khtool/kh/internal/vmtest"
 	"github.com/khtool/kh/kheaders"
@@ -69,7 +70,7 @@ func TestFetchRegistryInGuest(t *testing.T) {
 		if want := (kheaders.Source{Kind: kheaders.SourceRegistry, Location: guestRepo + ":buildid-" + id}); tree.Source != want {
 			t.Errorf("source %+v, want %+v", tree.Source, want)
 		}
-		name := kheaders.TreeName(k.Release, (&kheaders.Archive{Data: archive}).Digest())
+		name := cache.TreeName(k.Release, (&kheaders.Archive{Data: archive}).Digest())
 		if tree.Cached || tree.Kind != kheaders.KindHeaders || tree.Release != k.Release || !strings.HasSuffix(tree.Path, "/"+name) {
 			t.Errorf("tree %+v, want a fresh kheaders tree named %s; stderr %s", tree.Manifest, name, r.Stderr)
 		}
