@@ -96,10 +96,15 @@ tree's absolute path: ready for BCC_KERNEL_SOURCE or clang -I.
 
 Sources, in order: --from PATH; /sys/kernel/kheaders.tar.xz; the kheaders
 module on disk (read without loading it, or loaded with --load-module);
-/lib/modules/$(uname -r)/build when it provably matches the running kernel.
+/lib/modules/$(uname -r)/build when it provably matches the running kernel;
+with --registry REPO (or KH_REGISTRY), the artifact of the running kernel's
+GNU build ID in that OCI repository (see kh push); the kernel's BTF.
+--registry with --build-id or --release fetches another kernel's tree.
 -v logs each source considered and why it was taken or skipped.`,
 		Example: `  kh fetch
   kh fetch --from kheaders.tar.xz -o json
+  KH_REGISTRY=registry.example/kernels/kh kh fetch
+  kh fetch --registry registry.example/kernels/kh --build-id 3f802ec5...
   BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
