@@ -326,6 +326,9 @@ func entryOf(m *ocispec.Manifest, desc ocispec.Descriptor) (*Entry, error) {
 	if e.Release == "" || e.Arch == "" || e.BuildID == "" {
 		return nil, errors.New("its annotations lack the release, arch or build ID")
 	}
+	if id := e.Identity; id.check() != nil || id.BuildID != e.BuildID || strings.ContainsAny(e.Source, "\x00\n") {
+		return nil, fmt.Errorf("its annotations are malformed (release %q, arch %q, build ID %q)", e.Release, e.Arch, e.BuildID)
+	}
 	for _, l := range m.Layers {
 		k, ok := kindOf(l.MediaType)
 		if !ok {

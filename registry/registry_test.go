@@ -353,6 +353,22 @@ func TestBuildIDMismatch(t *testing.T) {
 		t.Fatalf("mismatching build ID: %v, want a *MismatchError", err)
 	}
 	oneLineErr(t, err, "buildid-"+other, "its build ID is \""+a.BuildID)
+	// Annotations a publisher made up: a release with a newline.
+	evil := *a
+	evil.Release, evil.BuildID = "6.1.192\nkh: all good", strings.Repeat("e7", 20)
+	_, raw, err = evil.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, raw)
+	if err := rr.PushReference(ctx, edesc, bytes.NewReader(raw), BuildIDTag(evil.BuildID)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = repo.Resolve(ctx, Query{BuildID: evil.BuildID})
+	if !errors.As(err, &me) {
+		t.Fatalf("malformed annotations: %v, want a *MismatchError", err)
+	}
+	oneLineErr(t, err, "malformed")
 	// List shows only the honest tag.
 	list, err := repo.List(ctx)
 	if err != nil || len(list) != 1 || list[0].BuildID != a.BuildID {
