@@ -61,14 +61,38 @@ func (f *fetcher) tryBTF(ctx context.Context, release string) (*Tree, bool, erro
 	if err != nil {
 		return nil, true, fmt.Errorf("read %s: %w", path, err)
 	}
+	t, err := f.publishBTF(ctx, data, cfg, release, kernel.SrcArch(u.Machine), src)
+	if err != nil {
+		return nil, true, err
+	}
+	if err := c.SetHint(key, t, src); err != nil {
+		f.log.Debug("could not record a cache hint", "err", err)
+	}
+	f.warnBTF(t)
+	return t, true, nil
+}
+
+// publishBTF returns the cached BTF tree of raw BTF data and a kernel
+// configuration (nil if unknown), making it if needed. Its key is a
+// digest of both, so the same BTF and configuration give the same tree
+// wherever they came from.
+func (f *fetcher) publishBTF(ctx context.Context, data []byte, cfg *kconfig.Config, release, arch string, src Source) (*Tree, error) {
+	c, err := f.openCache()
+	if err != nil {
+		return nil, err
+	}
+	var cfgText []byte
+	if cfg != nil {
+		cfgText = cfg.Bytes()
+	}
 	digest := btfTreeDigest(data, cfgText)
 	extracted := false
 	t, err := c.Publish(ctx, digest, func(ctx context.Context, dir string) (Manifest, error) {
 		extracted = true
-		f.log.Debug("making a BTF tree", "btf", path, "into", dir)
+		f.log.Debug("making a BTF tree", "btf", src.Location, "into", dir)
 		spec, err := btf.Parse(data)
 		if err != nil {
-			return Manifest{}, fmt.Errorf("%s: %w", path, err)
+			return Manifest{}, fmt.Errorf("%s: %w", src.Location, err)
 		}
 		var m Manifest
 		n, err := writeTreeFile(dir, BTFHeader, func(w *bufio.Writer) error { return btf.WriteC(ctx, w, spec, nil) })
@@ -83,18 +107,17 @@ func (f *fetcher) tryBTF(ctx context.Context, release string) (*Tree, bool, erro
 		if err != nil {
 			return m, err
 		}
-		return Manifest{Kind: KindBTF, Release: release, Arch: kernel.SrcArch(u.Machine), Source: src, Files: 2, Bytes: n + k}, nil
+		return Manifest{Kind: KindBTF, Release: release, Arch: arch, Source: src, Files: 2, Bytes: n + k}, nil
 	})
 	if err != nil {
-		return nil, true, err
+		return nil, err
+	}
+	if t.Kind != KindBTF || t.Release != release {
+		return nil, fmt.Errorf("%s: the cached tree %s is a %s tree of %s, not a BTF tree of %s", src.Location, t.Path, t.Kind, t.Release, release)
 	}
 	t.Cached = !extracted
 	t.Source = src
-	if err := c.SetHint(key, t, src); err != nil {
-		f.log.Debug("could not record a cache hint", "err", err)
-	}
-	f.warnBTF(t)
-	return t, true, nil
+	return t, nil
 }
 
 // btfTreeDigest is the cache key of a BTF tree: a digest of its inputs.

@@ -15,6 +15,7 @@ import (
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
 	"github.com/khtool/kh/kconfig"
+	"github.com/khtool/kh/registry"
 )
 
 // Options configure Fetch. The zero value fetches the running kernel's
@@ -31,6 +32,15 @@ type Options struct {
 	LoadModule bool
 	// Require, when KindHeaders, refuses to fall back to a BTF tree.
 	Require Kind
+
+	// Registry, if set, is an OCI repository of kernel artifacts (see
+	// package registry), tried after the running kernel's own sources
+	// and before its BTF: the artifact of the running kernel's build ID.
+	Registry *registry.Repository
+	// Remote, with Registry, fetches the tree of another kernel instead
+	// of the running kernel's: the artifact of that build ID, or of that
+	// release and arch.
+	Remote registry.Query
 
 	// CacheDir is the cache directory; "" means DefaultCacheDir.
 	CacheDir string
@@ -77,9 +87,18 @@ func (e *NotFoundError) Error() string {
 //  4. /lib/modules/RELEASE/build, only when it provably matches the
 //     running kernel (release, and configuration where the running
 //     kernel's can be read);
-//  5. unless opts.Require is KindHeaders, a KindBTF tree made from the
+//  5. with opts.Registry, the artifact of the running kernel's build ID
+//     (/sys/kernel/notes) in that OCI repository: its headers archive,
+//     treated as any archive, or else (unless opts.Require is
+//     KindHeaders) a BTF tree of its BTF and configuration; a registry
+//     that has no such artifact is skipped, any other failure is an
+//     error;
+//  6. unless opts.Require is KindHeaders, a KindBTF tree made from the
 //     kernel's BTF (/sys/kernel/btf/vmlinux): vmlinux.h and kconfig.h,
 //     for CO-RE programs.
+//
+// With opts.Registry and opts.Remote, Fetch instead returns the tree of
+// the artifact opts.Remote selects (another kernel's).
 //
 // A second Fetch for the same kernel returns the cached tree without
 // reading or hashing the archive again where the source's identity can be
@@ -91,6 +110,9 @@ func Fetch(ctx context.Context, opts Options) (*Tree, error) {
 	}
 	if opts.From != "" {
 		return f.fromPath(ctx)
+	}
+	if opts.Remote != (registry.Query{}) {
+		return f.fromRegistry(ctx)
 	}
 	return f.running(ctx)
 }
@@ -283,6 +305,20 @@ func fetchBuildDir(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what
 		return t, true, nil
 	}
 	skip(build, why)
+	return nil, false, nil
+}
+
+// fetchRegistry is Fetch's step for Options.Registry: the artifact of
+// the running kernel's build ID.
+func fetchRegistry(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
+	if f.opts.Registry == nil {
+		return nil, false, nil
+	}
+	t, why, err := f.tryRegistry(ctx, e.release)
+	if t != nil || err != nil {
+		return t, true, err
+	}
+	skip(f.opts.Registry.Ref, why)
 	return nil, false, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/khtool/kh/btf"
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
+	"github.com/khtool/kh/registry"
 )
 
 // Candidate is one source of the running kernel's headers, as Fetch
@@ -27,6 +28,8 @@ type sourceEnv struct {
 	root    string // the system's files are read below root ("" or "/")
 	release string // the running kernel's release
 	log     *slog.Logger
+	// registry is Options.Registry (nil: none).
+	registry *registry.Repository
 }
 
 // headerSource is one row of the ordered table of header sources: how
@@ -48,6 +51,7 @@ func headerSources() []headerSource {
 		{fetchSysfs, surveySysfs},
 		{fetchModule, surveyModule},
 		{fetchBuildDir, surveyBuildDir},
+		{fetchRegistry, surveyRegistry},
 		{fetchBTF, surveyBTF},
 	}
 }
@@ -55,7 +59,8 @@ func headerSources() []headerSource {
 // Sources evaluates every source of headers for the running kernel, in
 // the order Fetch tries them (opts.From is ignored): the sysfs archive,
 // each kheaders module file on disk (vermagic checked), the filesystem
-// headers (release and configuration checked) and the BTF. It reads
+// headers (release and configuration checked), Options.Registry (one
+// manifest request) and the BTF. It reads
 // module files but extracts, loads and writes nothing: it is for reports
 // such as `kh doctor`. Fetch itself stops at the first usable source.
 func Sources(ctx context.Context, opts Options) ([]Candidate, error) {
@@ -63,7 +68,7 @@ func Sources(ctx context.Context, opts Options) ([]Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &sourceEnv{root: opts.Root, release: release, log: opts.logger()}
+	e := &sourceEnv{root: opts.Root, release: release, log: opts.logger(), registry: opts.Registry}
 	var out []Candidate
 	for _, s := range headerSources() {
 		out = append(out, s.survey(ctx, e)...)

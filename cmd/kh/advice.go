@@ -14,10 +14,13 @@ import (
 // advice is what to do about err, in kh's terms (flags, commands), or "".
 // Library errors say what happened; the CLI adds this.
 func advice(err error) string {
+	if a := registryAdvice(err); a != "" {
+		return a
+	}
 	var nf *kheaders.NotFoundError
 	switch {
 	case errors.As(err, &nf):
-		return "enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, or pass --from with an archive, a module or a header directory"
+		return "enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, pass --from with an archive, a module or a header directory, or --registry (KH_REGISTRY) with an OCI repository that kh push filled"
 	case errors.Is(err, cache.ErrNotTmpfs):
 		return "use a tmpfs location (--cache-dir, KH_CACHE_DIR) or pass --allow-disk"
 	case errors.Is(err, kheaders.ErrNoSpace), errors.Is(err, cache.ErrNoSpace):

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/khtool/kh/btf"
 	"github.com/khtool/kh/internal/atomicfile"
+	"github.com/khtool/kh/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +20,7 @@ func (a *app) btfCmd() *cobra.Command {
 	var (
 		from, base, module, outFile, guard, format string
 		splitOnly                                  bool
+		remote                                     remoteFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "btf",
@@ -60,6 +63,25 @@ the file atomically.`,
 				return usagef("--split-only needs split BTF: --module NAME, or --from FILE with --base FILE")
 			}
 			log := a.logger()
+			repo, q, err := remote.open(a)
+			if err != nil {
+				return err
+			}
+			if repo != nil && (from != "" || module != "") && q != (registry.Query{}) {
+				return usagef("--build-id and --release read a registry's BTF, not --from or --module")
+			}
+			var spec *btf.Spec
+			src := from
+			if _, serr := os.Stat(btf.KernelPath); repo != nil && from == "" && module == "" && (q != (registry.Query{}) || serr != nil) {
+				data, e, err := pullLayer(cmd.Context(), repo, q, registry.BTF)
+				if err != nil {
+					return err
+				}
+				src = repo.Ref + ":" + registry.BuildIDTag(e.BuildID)
+				if spec, err = btf.Parse(data); err != nil {
+					return fmt.Errorf("%s: %w", src, err)
+				}
+			}
 
 			var baseSpec *btf.Spec
 			basePath := base
@@ -69,7 +91,7 @@ the file atomically.`,
 				(filepath.Dir(filepath.Clean(from)) == filepath.Dir(btf.KernelPath) && filepath.Clean(from) != btf.KernelPath)) {
 				basePath = btf.KernelPath
 			}
-			if basePath != "" {
+			if basePath != "" && spec == nil {
 				log.Debug("reading base BTF", "path", basePath)
 				s, err := btf.Load(basePath)
 				if err != nil {
@@ -77,17 +99,17 @@ the file atomically.`,
 				}
 				baseSpec = s
 			}
-			src := from
 			switch {
+			case spec != nil:
 			case module != "":
 				src = btf.ModulePath(module)
 			case src == "":
 				src = btf.KernelPath
 			}
 			log.Debug("reading BTF", "path", src)
-			var spec *btf.Spec
-			var err error
-			if module != "" {
+			if spec != nil {
+				// From the registry.
+			} else if module != "" {
 				spec, err = btf.LoadModule(module, baseSpec)
 				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("module %s has no BTF at %s (not loaded, or a kernel without CONFIG_DEBUG_INFO_BTF_MODULES)", module, src)
@@ -145,6 +167,7 @@ the file atomically.`,
 	f.StringVar(&module, "module", "", "read the split BTF of loaded module `NAME` from "+btf.ModulePath("NAME"))
 	f.BoolVar(&splitOnly, "split-only", false, "for split BTF, write only the module's own declarations")
 	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
+	remote.add(cmd, true)
 	outputFlag(cmd, &format)
 	return cmd
 }

@@ -16,5 +16,7 @@ func (a *app) commands() []*cobra.Command {
 		a.buildCmd(),
 		a.runCmd(),
 		a.doctorCmd(),
+		a.pushCmd(),
+		a.registryCmd(),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/khtool/kh/kconfig"
+	"github.com/khtool/kh/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -20,6 +21,7 @@ func (a *app) configCmd() *cobra.Command {
 		from     string
 		diff     bool
 		autoconf bool
+		remote   remoteFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "config [OPTION...]",
@@ -56,12 +58,39 @@ added (+) and changed options; the exit status is 1 if they differ.`,
 				}
 				return a.configDiff(ctx, args[0], args[1], output)
 			}
-			if from == "" {
-				from = runningWord
-			}
-			c, err := a.loadConfig(ctx, from)
+			repo, q, err := remote.open(a)
 			if err != nil {
 				return err
+			}
+			var c *kconfig.Config
+			switch {
+			case repo != nil && from != "" && q != (registry.Query{}):
+				return usagef("--build-id and --release read a registry's configuration, not --from")
+			case repo != nil && from == "":
+				// The running kernel's own first, unless another
+				// kernel's is asked for.
+				if q == (registry.Query{}) {
+					c, err = a.loadConfig(ctx, runningWord)
+				}
+				if c == nil {
+					if err != nil {
+						a.logger().Debug("config: the running kernel's is not readable; asking the registry", "err", err)
+					}
+					data, e, perr := pullLayer(ctx, repo, q, registry.Config)
+					if perr != nil {
+						return perr
+					}
+					if c, err = kconfig.Parse(data); err != nil {
+						return fmt.Errorf("%s:%s: %w", repo.Ref, registry.BuildIDTag(e.BuildID), err)
+					}
+				}
+			default:
+				if from == "" {
+					from = runningWord
+				}
+				if c, err = a.loadConfig(ctx, from); err != nil {
+					return err
+				}
 			}
 			if autoconf {
 				if len(args) > 0 || output != "text" {
@@ -80,6 +109,7 @@ added (+) and changed options; the exit status is 1 if they differ.`,
 		},
 	}
 	outputFlag(cmd, &output)
+	remote.add(cmd, true)
 	f := cmd.Flags()
 	f.StringVar(&from, "from", "", `read the configuration from FILE or DIR ("-" for stdin, "running" for the running kernel)`)
 	f.BoolVar(&diff, "diff", false, "compare two sources given as arguments")

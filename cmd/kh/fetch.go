@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/khtool/kh/kheaders"
+	"github.com/khtool/kh/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -14,6 +15,10 @@ type fetchFlags struct {
 	from       string
 	loadModule bool
 	require    string
+	remote     remoteFlags
+	// query adds the flags that fetch another kernel's tree from a
+	// registry (kh fetch only: others have an --arch of their own).
+	query bool
 }
 
 func (f *fetchFlags) add(cmd *cobra.Command) {
@@ -22,6 +27,7 @@ func (f *fetchFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.from, "from", "", "use this archive (kheaders.tar.xz), kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) or header directory instead of the running kernel's")
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
 	fl.StringVar(&f.require, "require", "", "refuse a fallback: 'kheaders' accepts only a real header tree")
+	f.remote.add(cmd, f.query)
 }
 
 // fetch runs kheaders.Fetch with the command line's options.
@@ -33,6 +39,14 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 		AllowDisk:  f.cache.allowDisk,
 		Log:        a.logger(),
 	}
+	repo, q, err := f.remote.open(a)
+	if err != nil {
+		return nil, err
+	}
+	if f.from != "" && (repo != nil && q != (registry.Query{})) {
+		return nil, usagef("--from and --build-id/--release are exclusive")
+	}
+	opts.Registry, opts.Remote = repo, q
 	switch f.require {
 	case "", "any":
 	case "kheaders":
@@ -72,7 +86,7 @@ func (a *app) runFetch(ctx context.Context, o *fetchOptions) error {
 }
 
 func (a *app) fetchCmd() *cobra.Command {
-	var o fetchOptions
+	o := fetchOptions{fetch: fetchFlags{query: true}}
 	cmd := &cobra.Command{
 		Use:   "fetch",
 		Short: "Print the path of the running kernel's headers, unpacking them into the cache if needed",
@@ -82,10 +96,15 @@ tree's absolute path: ready for BCC_KERNEL_SOURCE or clang -I.
 
 Sources, in order: --from PATH; /sys/kernel/kheaders.tar.xz; the kheaders
 module on disk (read without loading it, or loaded with --load-module);
-/lib/modules/$(uname -r)/build when it provably matches the running kernel.
+/lib/modules/$(uname -r)/build when it provably matches the running kernel;
+with --registry REPO (or KH_REGISTRY), the artifact of the running kernel's
+GNU build ID in that OCI repository (see kh push); the kernel's BTF.
+--registry with --build-id or --release fetches another kernel's tree.
 -v logs each source considered and why it was taken or skipped.`,
 		Example: `  kh fetch
   kh fetch --from kheaders.tar.xz -o json
+  KH_REGISTRY=registry.example/kernels/kh kh fetch
+  kh fetch --registry registry.example/kernels/kh --build-id 3f802ec5...
   BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },

@@ -109,7 +109,10 @@ func BuildID(notesFile string) (string, error) {
 // ParseBuildID finds the GNU build ID in a sequence of ELF notes (native
 // byte order, 4-byte alignment, as the kernel exports them).
 func ParseBuildID(notes []byte) (string, error) {
-	bo := binary.NativeEndian
+	return parseNotes(notes, binary.NativeEndian)
+}
+
+func parseNotes(notes []byte, bo binary.ByteOrder) (string, error) {
 	for len(notes) >= 12 {
 		namesz := int(bo.Uint32(notes[0:]))
 		descsz := int(bo.Uint32(notes[4:]))

@@ -44,7 +44,7 @@ func imports(t *testing.T) map[string][]string {
 
 func isInternal(p string) bool { return strings.HasPrefix(p, "internal/") }
 func isHarness(p string) bool {
-	return p == "internal/testkernel" || p == "internal/vmtest" || strings.HasPrefix(p, "internal/vmtest/")
+	return p == "internal/testkernel" || p == "internal/regtest" || p == "internal/vmtest" || strings.HasPrefix(p, "internal/vmtest/")
 }
 func isCmd(p string) bool { return strings.HasPrefix(p, "cmd/") }
 
