@@ -521,7 +521,7 @@ func asUser(t *testing.T, uid int, action string, args ...string) (string, error
 		t.Fatal(err)
 	}
 	dst.Close()
-	argv := append([]string{"env", "KH_TEST_HELPER=" + action, "KH_TEST_ARGS=" + strings.Join(args, "\x1f"), bin, "-test.run=^TestHelperAsUser$", "-test.v"})
+	argv := []string{"env", "KH_TEST_HELPER=" + action, "KH_TEST_ARGS=" + strings.Join(args, "\x1f"), bin, "-test.run=^TestHelperAsUser$", "-test.v"}
 	cmd := exec.Command("setpriv", append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", uid), "--clear-groups", "--"}, argv...)...)
 	cmd.Dir = "/"
 	out, err := cmd.CombinedOutput()

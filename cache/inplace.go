@@ -44,6 +44,13 @@ func (ck *treeChecker) path(p string, hops int) error {
 		return err
 	}
 	defer w.close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(w.dir.Fd()), &st); err != nil {
+		return &os.PathError{Op: "stat", Path: w.path, Err: err}
+	}
+	if why := ck.trust.ancestor(&st); why != "" {
+		return &UntrustedError{Path: w.path, Reason: why, Ancestor: true}
+	}
 	if filepath.Dir(p) == p { // "/"
 		return ck.dir(int(w.dir.Fd()), p)
 	}

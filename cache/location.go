@@ -215,17 +215,33 @@ func Open(opts Options) (*Cache, error) {
 		return nil, err
 	}
 	c.Dir, c.dir, c.parent, c.created = w.path, w.dir, w.parent, w.created
-	if err := c.checkSelf(); err != nil {
+	if err := c.setUp(opts, loc); err != nil {
+		if c.created && c.parent != nil && !c.Mounted {
+			// Leave nothing behind: remove the directory just made.
+			unix.Unlinkat(int(c.parent.Fd()), filepath.Base(c.Dir), unix.AT_REMOVEDIR)
+		}
 		c.Close()
 		return nil, err
 	}
 	if opts.Existing {
 		return c, nil
 	}
+	c.sweep("", false)
+	return c, nil
+}
+
+// setUp checks the opened cache directory and, unless opts.Existing,
+// makes sure it is on tmpfs (mounting one where allowed).
+func (c *Cache) setUp(opts Options, loc location) error {
+	if err := c.checkSelf(); err != nil {
+		return err
+	}
+	if opts.Existing {
+		return nil
+	}
 	fstype, err := fsTypeFd(c.fd(), c.Dir)
 	if err != nil {
-		c.Close()
-		return nil, err
+		return err
 	}
 	if fstype != "tmpfs" {
 		switch {
@@ -235,16 +251,13 @@ func Open(opts Options) (*Cache, error) {
 			c.log.Warn("cache is on disk, not tmpfs (no XDG_RUNTIME_DIR or /dev/shm here); trees persist across reboots but stay keyed by content", "dir", c.Dir, "fs", fstype)
 		case c.uid == 0 && (!loc.named || opts.MountTmpfs):
 			if err := c.mount(loc.named); err != nil {
-				c.Close()
-				return nil, &NotTmpfsError{Dir: c.Dir, FSType: fstype, MountErr: err}
+				return &NotTmpfsError{Dir: c.Dir, FSType: fstype, MountErr: err}
 			}
 		default:
-			c.Close()
-			return nil, &NotTmpfsError{Dir: c.Dir, FSType: fstype, Mountable: c.uid == 0}
+			return &NotTmpfsError{Dir: c.Dir, FSType: fstype, Mountable: c.uid == 0}
 		}
 	}
-	c.sweep("", false)
-	return c, nil
+	return nil
 }
 
 // Close releases the cache directory. The Cache must not be used after.
@@ -364,22 +377,34 @@ func (c *Cache) mount(named bool) error {
 	if err := unix.Mount("", target, "", unix.MS_PRIVATE, ""); err != nil {
 		c.log.Debug("could not make the cache mount private", "err", err)
 	}
-	c.Mounted = true
+	undo := func(err error) error {
+		// Take the mount away again (it is on the verified directory,
+		// which the fd still names), and fail.
+		unix.Unmount(target, unix.MNT_DETACH)
+		if c.created {
+			unix.Unlinkat(c.fd(), mountMarker, 0)
+		}
+		return err
+	}
 	fd, err := unix.Openat(int(c.parent.Fd()), filepath.Base(c.Dir), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("reopen the mounted cache %s: %w", c.Dir, err)
+		return undo(fmt.Errorf("reopen the mounted cache %s: %w", c.Dir, err))
 	}
 	var after unix.Stat_t
 	var sfs unix.Statfs_t
 	if err := unix.Fstat(fd, &after); err != nil || unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.TMPFS_MAGIC || after.Dev == before.Dev {
 		unix.Close(fd)
-		return fmt.Errorf("the tmpfs mounted on %s is not where the cache directory is", c.Dir)
+		return undo(fmt.Errorf("the tmpfs mounted on %s is not where the cache directory is", c.Dir))
 	}
-	c.dir.Close()
+	old := c.dir
 	c.dir = os.NewFile(uintptr(fd), c.Dir)
 	if err := c.checkSelf(); err != nil {
-		return err
+		c.dir.Close()
+		c.dir = old
+		return undo(err)
 	}
+	old.Close()
+	c.Mounted = true
 	c.log.Warn("mounted a tmpfs for the cache; it stays mounted until the whole cache is removed", "dir", c.Dir, "options", mountOptions)
 	return nil
 }

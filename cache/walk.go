@@ -249,6 +249,9 @@ func removeAt(dirfd int, name string) error {
 	// this directory (the one just opened, whatever replaced the name).
 	unix.Fchmod(fd, 0o700)
 	names, err := readNames(fd)
+	if errors.Is(err, unix.ENOENT) {
+		err = nil // removed meanwhile by another sweep
+	}
 	if err == nil {
 		for _, n := range names {
 			if e := removeAt(fd, n); e != nil && err == nil {
