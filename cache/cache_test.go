@@ -125,18 +125,10 @@ func TestUntrusted(t *testing.T) {
 }
 
 func TestNotTmpfs(t *testing.T) {
-	disk, err := os.MkdirTemp("", "kh-cache-disk-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(disk)
-	var st unix.Statfs_t
-	if unix.Statfs(disk, &st) == nil && st.Type == unix.TMPFS_MAGIC {
-		tk.Skip(t, "%s is tmpfs", disk)
-	}
+	disk := tk.DiskDir(t)
 	// Root too: a named directory gets no tmpfs unless asked
 	// (TestMountOnlyWhereAllowed).
-	_, err = Open(Options{Dir: filepath.Join(disk, "c")})
+	_, err := Open(Options{Dir: filepath.Join(disk, "c")})
 	var nt *NotTmpfsError
 	if !errors.Is(err, ErrNotTmpfs) || !errors.As(err, &nt) || nt.Dir != filepath.Join(disk, "c") {
 		t.Fatalf("Open on disk: %v", err)

@@ -377,10 +377,7 @@ func TestTrust(t *testing.T) {
 }
 
 func TestCacheNotTmpfs(t *testing.T) {
-	disk := filepath.Join(t.TempDir(), "cache")
-	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
-		t.Skip("the test temp dir is on tmpfs")
-	}
+	disk := filepath.Join(tk.DiskDir(t), "cache")
 	_, err := cache.Open(cache.Options{Dir: disk})
 	if err == nil || !strings.Contains(err.Error(), "not tmpfs") {
 		t.Fatalf("err = %v", err)
@@ -394,10 +391,7 @@ func TestMountTmpfs(t *testing.T) {
 	if !tk.PrivateMounts(t) {
 		return
 	}
-	disk := filepath.Join(t.TempDir(), "cache")
-	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
-		tk.Skip(t, "the test temp dir is already on tmpfs")
-	}
+	disk := filepath.Join(tk.DiskDir(t), "cache")
 	if _, err := cache.Open(cache.Options{Dir: disk}); !errors.Is(err, cache.ErrNotTmpfs) {
 		t.Fatalf("a named directory got a tmpfs without MountTmpfs: %v", err)
 	}

@@ -71,14 +71,13 @@ type cacheFlags struct {
 	mountTmpfs bool
 }
 
-// add adds --cache-dir (and, unless dirOnly, --allow-disk and
-// --mount-tmpfs) to cmd.
+// add adds --cache-dir (and, unless dirOnly, --allow-disk) to cmd;
+// fetchFlags adds --mount-tmpfs.
 func (c *cacheFlags) add(cmd *cobra.Command, dirOnly bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&c.dir, "cache-dir", "", "cache directory (default: $KH_CACHE_DIR; for root /run/kh, else /mnt/kh; for others $XDG_RUNTIME_DIR/kh, /dev/shm/kh-UID, else /data/local/tmp/kh-cache-UID)")
 	if !dirOnly {
 		fl.BoolVar(&c.allowDisk, "allow-disk", false, "allow a cache directory that is not on tmpfs")
-		fl.BoolVar(&c.mountTmpfs, "mount-tmpfs", false, "as root, mount a tmpfs on --cache-dir (or KH_CACHE_DIR) if it is empty and not tmpfs")
 	}
 }
 

@@ -26,6 +26,7 @@ type fetchFlags struct {
 func (f *fetchFlags) add(cmd *cobra.Command) {
 	f.cache.add(cmd, false)
 	fl := cmd.Flags()
+	fl.BoolVar(&f.cache.mountTmpfs, "mount-tmpfs", false, "as root, mount a tmpfs on --cache-dir (or KH_CACHE_DIR) if it is empty and not tmpfs")
 	fl.StringVar(&f.from, "from", "", "use this archive (kheaders.tar.xz), kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) or header directory instead of the running kernel's")
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
 	fl.StringVar(&f.require, "require", "", "refuse a fallback: 'kheaders' accepts only a real header tree")

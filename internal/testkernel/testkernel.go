@@ -19,6 +19,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Arches are the architectures of the test kernels, as directory names.
@@ -154,4 +156,32 @@ func RunAs(t testing.TB, uid int, argv ...string) (string, error) {
 	args := append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", uid), "--clear-groups", "--"}, argv...)
 	out, err := exec.Command(setpriv, args...).CombinedOutput()
 	return string(out), err
+}
+
+// DiskDir returns a new empty directory that is not on tmpfs (for tests
+// of what kh does with a cache on disk): t.TempDir(), or, where that is
+// tmpfs, a directory made in the current directory (the package's, in the
+// clone) and removed after the test; it skips if both are tmpfs.
+func DiskDir(t *testing.T) string {
+	t.Helper()
+	isTmpfs := func(p string) bool {
+		var st unix.Statfs_t
+		return unix.Statfs(p, &st) == nil && st.Type == unix.TMPFS_MAGIC
+	}
+	if d := t.TempDir(); !isTmpfs(d) {
+		return d
+	}
+	d, err := os.MkdirTemp(".", "disk-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isTmpfs(abs) {
+		Skip(t, "no directory off tmpfs: both %s and %s are tmpfs", os.TempDir(), abs)
+	}
+	return abs
 }
