@@ -484,6 +484,41 @@ func TestMountOnlyWhereAllowed(t *testing.T) {
 	if _, err := os.Stat(kept); err != nil {
 		t.Errorf("a mount point kh did not create was removed: %v", err)
 	}
+
+	// Runs that open the cache at once mount one tmpfs, not one each.
+	racy := filepath.Join(disk, "racy")
+	var wg sync.WaitGroup
+	dirs := make([]string, 8)
+	for i := range dirs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Open(Options{Dir: racy, MountTmpfs: true})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var st unix.Stat_t
+			unix.Fstat(c.fd(), &st)
+			dirs[i] = fmt.Sprint(st.Dev)
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	info, _ := os.ReadFile("/proc/self/mountinfo")
+	defer func() {
+		for unix.Unmount(racy, unix.MNT_DETACH) == nil {
+		}
+	}()
+	if n := strings.Count(string(info), " "+racy+" "); n != 1 {
+		t.Errorf("%d mounts on %s after concurrent opens, want 1", n, racy)
+	}
+	for _, d := range dirs {
+		if d != dirs[0] {
+			t.Errorf("concurrent opens use different file systems: %v", dirs)
+			break
+		}
+	}
 }
 
 func dirNames(t *testing.T, dir string) []string {

@@ -250,8 +250,12 @@ func (c *Cache) setUp(opts Options, loc location) error {
 		case loc.ondisk:
 			c.log.Warn("cache is on disk, not tmpfs (no XDG_RUNTIME_DIR or /dev/shm here); trees persist across reboots but stay keyed by content", "dir", c.Dir, "fs", fstype)
 		case c.uid == 0 && (!loc.named || opts.MountTmpfs):
-			if err := c.mount(loc.named); err != nil {
+			mounted, err := c.lockedMount(loc.named)
+			if err != nil {
 				return &NotTmpfsError{Dir: c.Dir, FSType: fstype, MountErr: err}
+			}
+			if !mounted {
+				c.log.Debug("another kh mounted the cache tmpfs meanwhile", "dir", c.Dir)
 			}
 		default:
 			return &NotTmpfsError{Dir: c.Dir, FSType: fstype, Mountable: c.uid == 0}
@@ -333,6 +337,38 @@ func fsTypeFd(fd int, p string) (string, error) {
 		return "", fmt.Errorf("statfs %s: %w", p, err)
 	}
 	return fsName(st.Type), nil
+}
+
+// lockedMount mounts the cache tmpfs (mount) under an flock on the
+// verified parent directory, unless another process mounted it between
+// Open's check and the lock: then it switches to that mount and reports
+// false.
+func (c *Cache) lockedMount(named bool) (bool, error) {
+	if c.parent == nil {
+		return false, errors.New("the cache directory has no parent")
+	}
+	pfd := int(c.parent.Fd())
+	if err := unix.Flock(pfd, unix.LOCK_EX); err != nil {
+		return false, fmt.Errorf("lock %s: %w", filepath.Dir(c.Dir), err)
+	}
+	defer unix.Flock(pfd, unix.LOCK_UN)
+	fd, err := unix.Openat(pfd, filepath.Base(c.Dir), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, fmt.Errorf("reopen %s: %w", c.Dir, err)
+	}
+	if t, err := fsTypeFd(fd, c.Dir); err == nil && t == "tmpfs" {
+		old := c.dir
+		c.dir = os.NewFile(uintptr(fd), c.Dir)
+		if err := c.checkSelf(); err != nil {
+			c.dir.Close()
+			c.dir = old
+			return false, err
+		}
+		old.Close()
+		return false, nil
+	}
+	unix.Close(fd)
+	return true, c.mount(named)
 }
 
 // mount mounts a private, size-limited tmpfs on the verified cache
