@@ -162,6 +162,14 @@ func TestAncestorAnotherUserCanWrite(t *testing.T) {
 	if err != nil || !strings.Contains(out, "opened "+filepath.Join(tmp, "kh-cache-2000")) {
 		t.Fatalf("the owner of the directory cannot open a cache there: %v\n%s", err, out)
 	}
+	// A user refuses another user's directory too (another user's
+	// XDG_RUNTIME_DIR, a shared --cache-dir).
+	other := filepath.Join(b, "run-user-65534")
+	mkdirOwned(t, other, 0o755, 65534)
+	out, err = asUser(t, attacker, "open", filepath.Join(other, "kh"))
+	if err == nil || !strings.Contains(out, "refusing to use "+other+": it is owned by uid 65534") {
+		t.Fatalf("uid %d used a cache in uid 65534's directory: %v\n%s", attacker, err, out)
+	}
 	// And root refuses that cache, too.
 	_, err = Open(Options{Dir: filepath.Join(tmp, "kh-cache-2000")})
 	wantUntrusted(t, err, tmp, "owned by uid 2000")
