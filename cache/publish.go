@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +26,7 @@ type BuildFunc func(ctx context.Context, dir string) (Manifest, error)
 // build works in a private staging directory; the tree is published with
 // one rename only when build succeeded, so no reader ever sees a partial
 // tree, and a crash leaves only a staging directory that later calls
-// remove.
+// remove. The tree returned is verified again after the rename.
 func (c *Cache) Publish(ctx context.Context, digest string, build BuildFunc) (*Tree, error) {
 	if len(digest) != 64 {
 		return nil, fmt.Errorf("bad digest %q", digest)
@@ -32,43 +34,56 @@ func (c *Cache) Publish(ctx context.Context, digest string, build BuildFunc) (*T
 	if t, err := c.Lookup(digest); !errors.Is(err, ErrNotCached) {
 		return t, err
 	}
-	unlock, err := c.lock(ctx, digest[:digestLen])
+	d := digest[:digestLen]
+	lk, err := c.lock(ctx, lockPrefix+d)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer lk.unlock()
 	// Someone may have published it while we waited for the lock.
 	if t, err := c.Lookup(digest); !errors.Is(err, ErrNotCached) {
 		return t, err
 	}
-	c.sweep(digest[:digestLen])
+	c.sweep(d, false)
 
-	stage, err := os.MkdirTemp(c.Dir, stagePrefix+digest[:digestLen]+"-")
+	stageName, stage, err := c.mkstage(stagePrefix + d + "-")
 	if err != nil {
-		return nil, fmt.Errorf("create staging directory: %w", err)
+		return nil, err
 	}
+	defer stage.Close()
 	published := false
 	defer func() {
 		if !published {
-			removeTree(stage)
+			removeAt(c.fd(), stageName)
 		}
 	}()
+	stagePath := filepath.Join(c.Dir, stageName)
 	start := time.Now()
-	m, err := build(ctx, stage)
+	m, err := build(ctx, stagePath)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	name := TreeName(m.Release, digest)
 	final := filepath.Join(c.Dir, name)
 	m.Schema, m.Path, m.SHA256 = ManifestSchema, final, digest
 	m.Created = time.Now().UTC().Truncate(time.Second)
-	if err := writeManifest(stage, &m); err != nil {
+	if err := writeManifest(int(stage.Fd()), stagePath, &m); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(stage, 0o555); err != nil {
+	if err := unix.Fchmod(int(stage.Fd()), 0o555); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	if err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE); err != nil {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var want unix.Stat_t
+	if err := unix.Fstat(int(stage.Fd()), &want); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := unix.Renameat2(c.fd(), stageName, c.fd(), name, unix.RENAME_NOREPLACE); err != nil {
 		if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
 			// Published meanwhile by a process that did not lock (an
 			// older kh); use it if it can be trusted.
@@ -77,20 +92,53 @@ func (c *Cache) Publish(ctx context.Context, digest string, build BuildFunc) (*T
 		return nil, fmt.Errorf("publish %s: %w", final, err)
 	}
 	published = true
+	t, st, err := c.get(name)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: the tree fails its check after the rename: %w", final, err)
+	}
+	if st.Dev != want.Dev || st.Ino != want.Ino {
+		return nil, &UntrustedError{Path: final, Reason: "it is not the directory kh just built"}
+	}
+	t.Cached = false
 	c.log.Debug("published", "path", final, "files", m.Files, "took", time.Since(start).Round(time.Millisecond))
-	return &Tree{Manifest: m}, nil
+	return t, nil
 }
 
-func writeManifest(dir string, m *Manifest) error {
+// mkstage makes a new private directory named prefix+random in the cache
+// and opens it.
+func (c *Cache) mkstage(prefix string) (string, *os.File, error) {
+	for range 100 {
+		name := prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		err := unix.Mkdirat(c.fd(), name, 0o700)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+				err = ErrNoSpace
+			}
+			return "", nil, fmt.Errorf("create staging directory: %w", err)
+		}
+		fd, err := unix.Openat(c.fd(), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Unlinkat(c.fd(), name, unix.AT_REMOVEDIR)
+			return "", nil, fmt.Errorf("open staging directory: %w", err)
+		}
+		return name, os.NewFile(uintptr(fd), filepath.Join(c.Dir, name)), nil
+	}
+	return "", nil, errors.New("create staging directory: no free name")
+}
+
+func writeManifest(dirfd int, dir string, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	p := filepath.Join(dir, ManifestName)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o444)
+	fd, err := unix.Openat(dirfd, ManifestName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o444)
 	if err != nil {
-		return fmt.Errorf("write manifest: %w", err)
+		return fmt.Errorf("write manifest: %w", &os.PathError{Op: "open", Path: filepath.Join(dir, ManifestName), Err: err})
 	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, ManifestName))
 	_, err = f.Write(append(data, '\n'))
 	if err == nil {
 		err = f.Chmod(0o444)
@@ -107,76 +155,151 @@ func writeManifest(dir string, m *Manifest) error {
 	return nil
 }
 
-// lock takes the exclusive lock for a digest, waiting (until ctx ends)
-// while another process holds it. Locks die with their process.
-func (c *Cache) lock(ctx context.Context, d string) (func(), error) {
-	fd, err := unix.Open(filepath.Join(c.Dir, lockPrefix+d), unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("cache %s is not writable by this user (uid %d): %w", c.Dir, os.Getuid(), permissionError{err})
-		}
-		return nil, fmt.Errorf("cache %s: create lock file: %w", c.Dir, err)
-	}
+// fileLock is a held flock on a file in the cache.
+type fileLock struct{ fd int }
+
+func (l *fileLock) unlock() { unix.Close(l.fd) }
+
+// lock takes the exclusive lock in file name (created if needed),
+// waiting (until ctx ends) while another process holds it. Locks die
+// with their process.
+func (c *Cache) lock(ctx context.Context, name string) (*fileLock, error) {
 	logged := false
 	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		l, err := c.tryLockFile(name, true)
 		if err == nil {
-			return func() { unix.Close(fd) }, nil
+			return l, nil
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			unix.Close(fd)
-			return nil, fmt.Errorf("lock: %w", err)
+		if !errors.Is(err, errBusy) {
+			return nil, err
 		}
 		if !logged {
-			c.log.Debug("waiting for another kh working on the same archive", "lock", lockPrefix+d)
+			c.log.Debug("waiting for another kh working on the same archive", "lock", name)
 			logged = true
 		}
 		select {
 		case <-ctx.Done():
-			unix.Close(fd)
 			return nil, ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
 
-// tryLock takes the lock for a digest if nobody holds it.
-func (c *Cache) tryLock(d string) (func(), bool) {
-	fd, err := unix.Open(filepath.Join(c.Dir, lockPrefix+d), unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, false
+// errBusy means a lock is held by someone else.
+var errBusy = errors.New("lock is held")
+
+// tryLockFile takes the exclusive lock in file name if nobody holds it
+// (errBusy otherwise), creating the file if create is set (an error
+// satisfying os.ErrNotExist otherwise). A lock file may be removed, but
+// only by a process holding its lock: so after taking the lock it checks
+// that the name still leads to the file it locked, and starts again if
+// not. Two processes can therefore never both hold the lock of one name.
+func (c *Cache) tryLockFile(name string, create bool) (*fileLock, error) {
+	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if create {
+		flags |= unix.O_CREAT
 	}
-	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+	for range 1000 {
+		fd, err := unix.Openat(c.fd(), name, flags, 0o600)
+		if err != nil {
+			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EPERM) {
+				return nil, fmt.Errorf("cache %s is not writable by this user (uid %d): %w", c.Dir, os.Getuid(), permissionError{err})
+			}
+			if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+				return nil, fmt.Errorf("cache %s: create lock file: %w", c.Dir, ErrNoSpace)
+			}
+			return nil, fmt.Errorf("cache %s: lock file: %w", c.Dir, &os.PathError{Op: "open", Path: name, Err: err})
+		}
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			unix.Close(fd)
+			if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
+				return nil, errBusy
+			}
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+		var held, now unix.Stat_t
+		if unix.Fstat(fd, &held) == nil && unix.Fstatat(c.fd(), name, &now, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			held.Dev == now.Dev && held.Ino == now.Ino {
+			return &fileLock{fd: fd}, nil
+		}
+		// Removed (or replaced) by its holder after we opened it.
 		unix.Close(fd)
-		return nil, false
+		if !create {
+			return nil, &os.PathError{Op: "lock", Path: name, Err: os.ErrNotExist}
+		}
 	}
-	return func() { unix.Close(fd) }, true
+	return nil, fmt.Errorf("cache %s: lock %s keeps being replaced", c.Dir, name)
 }
 
-// sweep removes staging directories left by killed runs: those of
-// digest held (we hold its lock, so they are dead) and those of any other
-// digest whose lock is free.
-func (c *Cache) sweep(held string) {
+// removeLocked removes the lock file of l (which the caller holds) and
+// releases it.
+func (c *Cache) removeLocked(name string, l *fileLock) {
+	unix.Unlinkat(c.fd(), name, 0)
+	l.unlock()
+}
+
+// sweep removes what interrupted runs left: staging directories of
+// digest held (the caller holds its lock, so they are dead) and of any
+// other digest whose lock is free, trash of earlier removals, temporary
+// hint files whose lock is free, and, with locks, then every lock file
+// nobody holds (recreated when needed). It reports what it removed.
+func (c *Cache) sweep(held string, locks bool) []string {
 	names, err := c.names()
 	if err != nil {
-		return
+		return nil
 	}
+	var swept []string
+	taken := map[string]bool{held: held != ""}
+	var release []*fileLock
 	for _, n := range names {
-		rest, ok := strings.CutPrefix(n, stagePrefix)
-		if !ok || len(rest) < digestLen {
+		var d string
+		switch {
+		case strings.HasPrefix(n, stagePrefix):
+			d = strings.TrimPrefix(n, stagePrefix)
+		case strings.HasPrefix(n, tmpHintPrefix):
+			d = strings.TrimPrefix(n, tmpHintPrefix)
+		case strings.HasPrefix(n, trashPrefix):
+			// Renamed away under the tree's lock: nobody can reach it by
+			// name any more.
+			if err := removeAt(c.fd(), n); err == nil {
+				swept = append(swept, n)
+			}
+			continue
+		default:
 			continue
 		}
-		d := rest[:digestLen]
-		if d != held {
-			unlock, ok := c.tryLock(d)
-			if !ok {
-				continue
-			}
-			defer unlock()
+		if len(d) < digestLen {
+			continue
 		}
-		c.log.Debug("removing leftovers of an interrupted run", "dir", n)
-		removeTree(filepath.Join(c.Dir, n))
+		d = d[:digestLen]
+		if !taken[d] {
+			l, err := c.tryLockFile(lockPrefix+d, true)
+			if err != nil {
+				continue // in use
+			}
+			taken[d] = true
+			release = append(release, l)
+		}
+		c.log.Debug("removing leftovers of an interrupted run", "name", n)
+		if err := removeAt(c.fd(), n); err == nil {
+			swept = append(swept, n)
+		}
 	}
+	for _, l := range release {
+		l.unlock()
+	}
+	if !locks {
+		return swept
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, lockPrefix) && n != lockPrefix+held {
+			if l, err := c.tryLockFile(n, false); err == nil {
+				c.removeLocked(n, l)
+				swept = append(swept, n)
+			}
+		}
+	}
+	return swept
 }
 
 // ErrNoSpace means the cache file system is full.
@@ -189,24 +312,3 @@ type permissionError struct{ err error }
 func (e permissionError) Error() string        { return e.err.Error() }
 func (e permissionError) Unwrap() error        { return e.err }
 func (e permissionError) Is(target error) bool { return target == fs.ErrPermission }
-
-// makeWritable gives the owner write permission on every directory under
-// root (published trees are read-only), so that the tree can be removed.
-// Symlinks are never followed.
-func makeWritable(root string) {
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-}
-
-// removeTree removes a (possibly read-only) tree.
-func removeTree(root string) error {
-	if err := os.RemoveAll(root); err == nil {
-		return nil
-	}
-	makeWritable(root)
-	return os.RemoveAll(root)
-}

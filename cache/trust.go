@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,42 +17,30 @@ import (
 // ErrNotCached means the cache holds no tree for an archive.
 var ErrNotCached = errors.New("not in the cache")
 
-// UntrustedError means a cache entry exists but must not be used.
+// UntrustedError means a cache entry, a cache directory, a directory on
+// the path to one, or a file of a tree used in place exists but must not
+// be used: another user could have written it.
 type UntrustedError struct {
 	Path   string
 	Reason string
+	// Ancestor is true when Path is a directory on the way to what was
+	// asked for, not the thing itself.
+	Ancestor bool
+	// Cache is true when Path is the cache directory itself (Open).
+	Cache bool
 }
 
 func (e *UntrustedError) Error() string {
 	return fmt.Sprintf("refusing to use %s: %s", e.Path, e.Reason)
 }
 
-// checkDir checks that p is a real directory that only the caller (or
-// root) can write.
-func (c *Cache) checkDir(p string) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return fmt.Errorf("cache directory %s: %w", p, err)
-	}
-	if reason := c.untrusted(&st, unix.S_IFDIR); reason != "" {
-		return &UntrustedError{Path: p, Reason: reason}
-	}
-	return nil
-}
+// Is makes errors.Is(err, ErrNotTrusted) true.
+func (e *UntrustedError) Is(target error) bool { return target == ErrNotTrusted }
 
-// untrusted explains why a file with status st (expected type typ) must
-// not be trusted, or returns "".
+// untrusted explains why a file with status st (expected type typ) in
+// the cache must not be trusted, or returns "".
 func (c *Cache) untrusted(st *unix.Stat_t, typ uint32) string {
-	if st.Mode&unix.S_IFMT != typ {
-		return fmt.Sprintf("it is a %s, not a %s", typeName(st.Mode), typeName(typ))
-	}
-	if int(st.Uid) != c.uid && st.Uid != 0 {
-		return fmt.Sprintf("it is owned by uid %d, not by you (uid %d) or root: another user could have planted it", st.Uid, c.uid)
-	}
-	if typ != unix.S_IFLNK && st.Mode&0o022 != 0 {
-		return fmt.Sprintf("it is writable by group or others (mode %04o)", st.Mode&0o7777)
-	}
-	return ""
+	return c.trust.leaf(st, typ)
 }
 
 func typeName(mode uint32) string {
@@ -90,7 +79,7 @@ func isAlnum(b byte) bool {
 
 // Lookup returns the published, trusted tree made from the archive with
 // this digest, ErrNotCached, or an error saying why an existing tree
-// cannot be trusted.
+// cannot be trusted. A tree removed while Lookup reads it is not cached.
 func (c *Cache) Lookup(digest string) (*Tree, error) {
 	if len(digest) < digestLen {
 		return nil, fmt.Errorf("bad digest %q", digest)
@@ -102,6 +91,9 @@ func (c *Cache) Lookup(digest string) (*Tree, error) {
 	for _, n := range names {
 		if m := treeNameRE.FindStringSubmatch(n); m != nil && m[2] == digest[:digestLen] {
 			t, err := c.Get(n)
+			if errors.Is(err, os.ErrNotExist) {
+				continue // removed meanwhile (kh clean)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -114,56 +106,77 @@ func (c *Cache) Lookup(digest string) (*Tree, error) {
 	return nil, ErrNotCached
 }
 
+// names lists the cache directory, sorted.
 func (c *Cache) names() ([]string, error) {
-	f, err := os.Open(c.Dir)
+	names, err := readNames(c.fd())
 	if err != nil {
-		return nil, fmt.Errorf("read cache: %w", err)
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("read cache: %w", err)
+		return nil, fmt.Errorf("read cache %s: %w", c.Dir, err)
 	}
 	sort.Strings(names)
 	return names, nil
 }
 
 // Get verifies and returns the published tree called name (as
-// TreeName makes it), or an *UntrustedError.
+// TreeName makes it), or an *UntrustedError. A tree that does not exist
+// gives an error satisfying errors.Is(err, os.ErrNotExist).
 func (c *Cache) Get(name string) (*Tree, error) {
-	p := filepath.Join(c.Dir, name)
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return nil, fmt.Errorf("cached tree: %w", err)
-	}
-	if reason := c.untrusted(&st, unix.S_IFDIR); reason != "" {
-		return nil, &UntrustedError{Path: p, Reason: reason}
-	}
-	m, err := c.readManifest(p)
-	if err != nil {
-		return nil, err
-	}
-	if m.Path != p {
-		return nil, &UntrustedError{Path: p, Reason: fmt.Sprintf("its manifest belongs to %s", m.Path)}
-	}
-	if want := TreeName(m.Release, m.SHA256); len(m.SHA256) != 64 || want != name {
-		return nil, &UntrustedError{Path: p, Reason: "its manifest does not match its name"}
-	}
-	return &Tree{Manifest: *m, Cached: true}, nil
+	t, _, err := c.get(name)
+	return t, err
 }
 
-func (c *Cache) readManifest(tree string) (*Manifest, error) {
-	p := filepath.Join(tree, ManifestName)
-	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+// get is Get, also returning the tree directory's status (the identity
+// of the directory that was verified).
+func (c *Cache) get(name string) (*Tree, *unix.Stat_t, error) {
+	p := filepath.Join(c.Dir, name)
+	if strings.ContainsRune(name, '/') || name == "." || name == ".." {
+		return nil, nil, fmt.Errorf("%q is not a cached tree's name", name)
+	}
+	fd, err := unix.Openat(c.fd(), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			var st unix.Stat_t
+			if unix.Fstatat(c.fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+				return nil, nil, &UntrustedError{Path: p, Reason: c.untrusted(&st, unix.S_IFDIR)}
+			}
+		}
+		return nil, nil, fmt.Errorf("cached tree: %w", &os.PathError{Op: "open", Path: p, Err: err})
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, nil, fmt.Errorf("cached tree %s: %w", p, err)
+	}
+	if reason := c.untrusted(&st, unix.S_IFDIR); reason != "" {
+		return nil, nil, &UntrustedError{Path: p, Reason: reason}
+	}
+	m, err := c.readManifest(fd, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Path != p {
+		return nil, nil, &UntrustedError{Path: p, Reason: fmt.Sprintf("its manifest belongs to %s", m.Path)}
+	}
+	if want := TreeName(m.Release, m.SHA256); len(m.SHA256) != 64 || want != name {
+		return nil, nil, &UntrustedError{Path: p, Reason: "its manifest does not match its name"}
+	}
+	return &Tree{Manifest: *m, Cached: true}, &st, nil
+}
+
+// readManifest reads the manifest of the tree open as treefd (at path
+// tree).
+func (c *Cache) readManifest(treefd int, tree string) (*Manifest, error) {
+	p := filepath.Join(tree, ManifestName)
+	fd, err := unix.Openat(treefd, ManifestName, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
 			return nil, &UntrustedError{Path: tree, Reason: "it has no manifest"}
 		}
 		return nil, &UntrustedError{Path: tree, Reason: fmt.Sprintf("its manifest cannot be opened: %v", err)}
 	}
+	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("stat %s: %w", p, err)
 	}
 	if reason := c.untrusted(&st, unix.S_IFREG); reason != "" {

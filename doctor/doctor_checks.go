@@ -521,8 +521,11 @@ func probeCache(_ context.Context, env *Target) Finding {
 		return ok("%s, tmpfs", desc)
 	case env.AllowDisk:
 		return ok("%s, not tmpfs (allowed by --allow-disk)", desc)
-	case env.Sys.EUID() == 0:
+	case env.Sys.EUID() == 0 && env.CacheDir == "":
 		return ok("%s, not tmpfs: kh mounts a private tmpfs there", desc)
+	case env.Sys.EUID() == 0:
+		// kh mounts nothing over a directory the user named, unless asked.
+		return warn(desc+", not on tmpfs: kh refuses it", "pass --mount-tmpfs (on an empty directory) or --allow-disk, or choose a tmpfs directory")
 	case ondisk:
 		return warn(desc+", on disk (no tmpfs location here); trees stay keyed by content", "run kh as root to get a private tmpfs")
 	}

@@ -329,6 +329,12 @@ func TestDoctorRootChecks(t *testing.T) {
 				t.Errorf("%+v: %s %q", c, r.Status, r.Value)
 			}
 		}
+		// A directory root names gets no tmpfs unless --mount-tmpfs.
+		sys.euid, sys.ondisk = 0, false
+		rep, _ = Run(context.Background(), Options{Root: root, System: sys, CacheDir: "/run/other"})
+		if r := check(rep, "cache"); r.Status != StatusWarn || !strings.Contains(r.Value, "kh refuses it") || !strings.Contains(r.Fix, "--mount-tmpfs") {
+			t.Errorf("root, named directory on disk: %s %q %q", r.Status, r.Value, r.Fix)
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package kheaders
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/khtool/kh/cache"
@@ -9,20 +10,53 @@ import (
 	"strings"
 )
 
+// UntrustedTreeError means a header tree to be used in place could be
+// changed by another user (cache.CheckTree says how), so a compiler must
+// not read it.
+type UntrustedTreeError struct {
+	Dir string
+	Err error // a *cache.UntrustedError
+}
+
+func (e *UntrustedTreeError) Error() string {
+	return fmt.Sprintf("header tree %s cannot be used in place: %v", e.Dir, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *UntrustedTreeError) Unwrap() error { return e.Err }
+
 // OpenDir validates a kernel header tree that is already on disk (for
 // example one extracted by hand, or /lib/modules/RELEASE/build) and returns
 // it for use in place; nothing is copied. The tree must have
 // include/linux/kconfig.h, include/generated/utsrelease.h and exactly one
 // built architecture (arch/SRCARCH/include/generated), or be a tree
-// published by kh (with its manifest).
-func OpenDir(dir string) (*Tree, error) {
+// published by kh (with its manifest). Since nothing is copied, it must
+// also be safe to read as it is (cache.CheckTree: owned by root or the
+// caller, writable by no one else, all of it and the path to it), or
+// OpenDir returns an *UntrustedTreeError.
+func OpenDir(ctx context.Context, dir string) (*Tree, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	if err := cache.CheckTree(ctx, abs); err != nil {
+		var u *cache.UntrustedError
+		if errors.As(err, &u) {
+			return nil, &UntrustedTreeError{Dir: dir, Err: err}
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not a kernel header tree: %w", dir, err)
+		}
+		return nil, fmt.Errorf("header tree %s: %w", dir, err)
+	}
 	if _, err := os.Lstat(filepath.Join(abs, ManifestName)); err == nil {
 		// A tree kh published: trust it only as the cache would.
-		return cache.At(filepath.Dir(abs)).Get(filepath.Base(abs))
+		c, err := cache.Open(cache.Options{Dir: filepath.Dir(abs), Existing: true, AllowDisk: true})
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.Get(filepath.Base(abs))
 	}
 	uts, err := os.ReadFile(filepath.Join(abs, "include/generated/utsrelease.h"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/khtool/kh/cache"
+	"github.com/khtool/kh/internal/fsutil"
 	"github.com/khtool/kh/internal/logx"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/khtool/kh/internal/kmod"
 	"github.com/khtool/kh/kconfig"
 	"github.com/khtool/kh/registry"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure Fetch. The zero value fetches the running kernel's
@@ -46,6 +48,9 @@ type Options struct {
 	CacheDir string
 	// AllowDisk accepts a cache that is not on tmpfs.
 	AllowDisk bool
+	// MountTmpfs lets root mount a tmpfs on CacheDir when it is not on
+	// tmpfs and is empty (cache.Options.MountTmpfs).
+	MountTmpfs bool
 	// Limits bound what an archive may hold; the zero value means
 	// DefaultLimits.
 	Limits Limits
@@ -108,6 +113,7 @@ func Fetch(ctx context.Context, opts Options) (*Tree, error) {
 	if f.opts.Limits == (Limits{}) {
 		f.opts.Limits = DefaultLimits()
 	}
+	defer f.close()
 	if opts.From != "" {
 		return f.fromPath(ctx)
 	}
@@ -117,15 +123,48 @@ func Fetch(ctx context.Context, opts Options) (*Tree, error) {
 	return f.running(ctx)
 }
 
+// FetchHeld is Fetch, and then a shared lock on the tree it returns
+// (cache.HoldTree) that kh clean respects: the tree stays until the hold
+// is released, or until every process that inherited its file is gone.
+// A tree removed between the fetch and the lock is fetched again. A tree
+// used in place (a header directory) is not in the cache: its hold is
+// nil.
+func FetchHeld(ctx context.Context, opts Options) (*Tree, *cache.Hold, error) {
+	for i := 0; ; i++ {
+		t, err := Fetch(ctx, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.Source.Kind == SourceDir || t.SHA256 == "" {
+			return t, nil, nil
+		}
+		h, err := cache.HoldTree(ctx, t.Path)
+		if errors.Is(err, cache.ErrNotCached) && i < 10 {
+			opts.logger().Debug("the tree was removed before it could be held; fetching it again", "path", t.Path)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return t, h, nil
+	}
+}
+
 type fetcher struct {
 	opts  Options
 	log   *slog.Logger
 	cache *cache.Cache
 }
 
+func (f *fetcher) close() {
+	if f.cache != nil {
+		f.cache.Close()
+	}
+}
+
 func (f *fetcher) openCache() (*cache.Cache, error) {
 	if f.cache == nil {
-		c, err := cache.Open(cache.Options{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, Log: f.log})
+		c, err := cache.Open(cache.Options{Dir: f.opts.CacheDir, AllowDisk: f.opts.AllowDisk, MountTmpfs: f.opts.MountTmpfs, Log: f.log})
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +180,7 @@ func (f *fetcher) fromPath(ctx context.Context) (*Tree, error) {
 		return nil, fmt.Errorf("header source: %w", err)
 	}
 	if fi.IsDir() {
-		t, err := OpenDir(from)
+		t, err := OpenDir(ctx, from)
 		if err != nil {
 			return nil, err
 		}
@@ -152,11 +191,30 @@ func (f *fetcher) fromPath(ctx context.Context) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := SourceKey(f.opts.Root, Source{Kind: SourceFile, Location: abs}, "")
+	// The identity is the open file's (fstat), before and after the read:
+	// a file swapped or changed meanwhile records no hint.
+	file, err := fsutil.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	src := Source{Kind: SourceFile, Location: abs}
+	var before, after unix.Stat_t
+	key := ""
+	if unix.Fstat(int(file.Fd()), &before) == nil {
+		key = fileKey(src, "", &before)
+	}
 	if t, ok := f.fromHint(key); ok {
 		return t, nil
 	}
-	a, err := ReadArchive(abs)
+	data, err := fsutil.ReadOpen(file, abs, kmod.MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	if unix.Fstat(int(file.Fd()), &after) != nil || fileKey(src, "", &after) != key {
+		key = ""
+	}
+	a, err := parseArchive(data, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +345,9 @@ func fetchModule(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, 
 			skip(p, err.Error())
 			continue
 		}
+		if SourceKey(root, src, release) != key {
+			key = "" // changed while it was read
+		}
 		t, err := f.publish(ctx, a, key)
 		return t, true, err
 	}
@@ -360,8 +421,11 @@ func (f *fetcher) trySysfs(ctx context.Context, path, release string) (*Tree, bo
 func (f *fetcher) tryBuildDir(ctx context.Context, dir, release string) (*Tree, string) {
 	t, why, mismatch := checkBuildDir(ctx, f.opts.Root, dir, release, f.log)
 	if t == nil {
-		if mismatch {
+		switch {
+		case mismatch:
 			f.log.Warn("filesystem headers do not match the running kernel", "dir", dir, "why", why)
+		case strings.HasPrefix(why, untrustedPrefix):
+			f.log.Warn("filesystem headers not used: another user could change them", "dir", dir, "why", why)
 		}
 		return nil, why
 	}
@@ -400,7 +464,11 @@ func checkBuildDir(ctx context.Context, root, dir, release string, log *slog.Log
 	if _, err := os.Stat(dir); err != nil {
 		return nil, "absent", false
 	}
-	t, err := OpenDir(dir)
+	t, err := OpenDir(ctx, dir)
+	var u *UntrustedTreeError
+	if errors.As(err, &u) {
+		return nil, untrustedPrefix + u.Err.Error(), false
+	}
 	if err != nil {
 		return nil, err.Error(), false
 	}
@@ -412,6 +480,10 @@ func checkBuildDir(ctx context.Context, root, dir, release string, log *slog.Log
 	}
 	return t, "", false
 }
+
+// untrustedPrefix starts the reason a build directory was not used
+// because another user could change it.
+const untrustedPrefix = "not safe to use in place: "
 
 // configAgrees checks a header tree's configuration (include/config/
 // auto.conf or include/generated/autoconf.h) against the running kernel's
@@ -451,15 +523,28 @@ func orN(v string) string {
 
 // CleanResult says what Clean did.
 type CleanResult struct {
-	Removed   []string `json:"removed"`   // paths of removed trees
+	Removed []string `json:"removed"` // paths of removed trees
+	// Kept are trees left in place because a running process holds them
+	// (a tool run by kh exec, or kh build).
+	Kept []string `json:"kept,omitempty"`
+	// Swept are leftovers removed: staging directories of killed runs,
+	// trash, temporary files, lock files nobody held.
+	Swept     []string `json:"swept,omitempty"`
 	Unmounted bool     `json:"unmounted"` // the cache tmpfs was unmounted
+	// NotUnmounted says why the cache tmpfs kh mounted is still mounted
+	// after removing everything ("" when it is not).
+	NotUnmounted string `json:"not_unmounted,omitempty"`
 }
 
 // Clean removes cached trees that do not belong to the running kernel, and
-// trees that cannot be trusted. A tree belongs to the running kernel when
-// its release is uname -r and, where the kernel's archive can be read, its
-// digest is that archive's. With all, it removes every tree and unmounts
-// the cache tmpfs if kh mounted it.
+// trees that cannot be trusted, except trees a running process holds
+// (FetchHeld), which it keeps and lists. A tree belongs to the running
+// kernel when its release is uname -r and, where the kernel's archive can
+// be read, its digest is that archive's. It also sweeps what no process
+// uses any more (leftovers of killed runs, free locks, stale hints). With
+// all, it removes every tree no process holds and then unmounts the cache
+// tmpfs if kh mounted it; a tmpfs it cannot unmount (a tree is kept, or a
+// file is open) is reported in NotUnmounted, not as an error.
 func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 	c, err := cache.Open(cache.Options{Dir: opts.CacheDir, AllowDisk: true, Existing: true, Log: opts.logger()})
 	if errors.Is(err, os.ErrNotExist) {
@@ -468,13 +553,28 @@ func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	res := &CleanResult{}
 	if all {
-		if res.Removed, err = c.RemoveAll(ctx); err != nil {
+		r, err := c.RemoveAll(ctx)
+		if r != nil {
+			res.Removed, res.Kept = r.Removed, r.Kept
+		}
+		if err != nil {
 			return res, err
 		}
+		if !c.MountedByKh() {
+			return res, nil
+		}
+		if len(res.Kept) > 0 {
+			res.NotUnmounted = fmt.Sprintf("%d tree(s) in it are in use", len(res.Kept))
+			return res, nil
+		}
 		res.Unmounted, err = c.Unmount()
-		return res, err
+		if err != nil {
+			res.NotUnmounted = err.Error()
+		}
+		return res, nil
 	}
 	release, err := kernel.Release(opts.Release)
 	if err != nil {
@@ -490,11 +590,17 @@ func Clean(ctx context.Context, opts Options, all bool) (*CleanResult, error) {
 		if keep {
 			continue
 		}
-		if err := c.Remove(ctx, e.Name); err != nil {
+		err := c.Remove(ctx, e.Name)
+		switch {
+		case errors.Is(err, cache.ErrInUse):
+			res.Kept = append(res.Kept, filepath.Join(c.Dir, e.Name))
+		case err != nil:
 			return res, err
+		default:
+			res.Removed = append(res.Removed, filepath.Join(c.Dir, e.Name))
 		}
-		res.Removed = append(res.Removed, filepath.Join(c.Dir, e.Name))
 	}
+	res.Swept = c.Sweep()
 	return res, nil
 }
 

@@ -377,13 +377,7 @@ func TestTrust(t *testing.T) {
 }
 
 func TestCacheNotTmpfs(t *testing.T) {
-	disk := filepath.Join(t.TempDir(), "cache")
-	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
-		t.Skip("the test temp dir is on tmpfs")
-	}
-	if os.Geteuid() == 0 {
-		t.Skip("as root kh mounts a tmpfs instead (TestMountTmpfs)")
-	}
+	disk := filepath.Join(tk.DiskDir(t), "cache")
 	_, err := cache.Open(cache.Options{Dir: disk})
 	if err == nil || !strings.Contains(err.Error(), "not tmpfs") {
 		t.Fatalf("err = %v", err)
@@ -394,33 +388,46 @@ func TestCacheNotTmpfs(t *testing.T) {
 }
 
 func TestMountTmpfs(t *testing.T) {
-	tk.NeedRoot(t) // to mount
-	disk := filepath.Join(t.TempDir(), "cache")
-	if typ, _ := fsType(filepath.Dir(disk)); typ == "tmpfs" {
-		t.Skip("the test temp dir is already on tmpfs")
+	if !tk.PrivateMounts(t) {
+		return
 	}
-	c, err := cache.Open(cache.Options{Dir: disk})
+	disk := filepath.Join(tk.DiskDir(t), "cache")
+	if _, err := cache.Open(cache.Options{Dir: disk}); !errors.Is(err, cache.ErrNotTmpfs) {
+		t.Fatalf("a named directory got a tmpfs without MountTmpfs: %v", err)
+	}
+	c, err := cache.Open(cache.Options{Dir: disk, MountTmpfs: true})
 	if err != nil {
-		t.Skipf("cannot mount here: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Unmount() })
+	defer c.Close() // after the checks below, before the unmount
 	if typ, _ := fsType(disk); typ != "tmpfs" || !c.Mounted || !c.MountedByKh() {
 		t.Fatalf("after OpenCache: fs %s, mounted %v/%v", typ, c.Mounted, c.MountedByKh())
 	}
+	c.Close()
 	src := filepath.Join(t.TempDir(), "a.tar.xz")
 	os.WriteFile(src, makeArchive(t, minimalTree()), 0o644)
 	if _, err := Fetch(context.Background(), Options{From: src, CacheDir: disk}); err != nil {
 		t.Fatal(err)
 	}
+	// A held tree keeps the tmpfs mounted, and clean --all says so.
+	_, hold, err := FetchHeld(context.Background(), Options{From: src, CacheDir: disk})
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := Clean(context.Background(), Options{CacheDir: disk}, true)
+	if err != nil || len(res.Kept) != 1 || res.Unmounted || !strings.Contains(res.NotUnmounted, "in use") {
+		t.Fatalf("clean --all with a held tree: %+v %v", res, err)
+	}
+	hold.Release()
+	res, err = Clean(context.Background(), Options{CacheDir: disk}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Removed) != 1 || !res.Unmounted {
 		t.Fatalf("clean --all: %+v", res)
 	}
-	if typ, _ := fsType(disk); typ == "tmpfs" {
-		t.Fatal("tmpfs still mounted after clean --all")
+	if _, err := os.Lstat(disk); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the mount point kh created is left after clean --all: %v", err)
 	}
 }
 

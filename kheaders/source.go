@@ -62,6 +62,11 @@ func ReadArchive(path string) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseArchive(data, path)
+}
+
+// parseArchive is ReadArchive for the bytes read from path.
+func parseArchive(data []byte, path string) (*Archive, error) {
 	if bytes.HasPrefix(data, xzMagic) {
 		// An xz file may be an archive or a compressed module: only the
 		// latter decompresses to ELF, and its first bytes tell.
@@ -107,7 +112,10 @@ func archiveFromModule(m *kmod.Module) (*Archive, error) {
 // times; for the sysfs file, the GNU build ID of the running kernel and of
 // the loaded kheaders module. It lets a warm fetch find its tree without
 // reading and hashing the archive. It returns "" where no such proof is
-// available, and Fetch then hashes the archive.
+// available, and Fetch then hashes the archive: among others for a file
+// that another user owns or can write, since its owner can change it
+// without changing any of those (writing through a shared mmap keeps
+// the change times on tmpfs).
 func SourceKey(root string, src Source, release string) string {
 	var parts []string
 	switch src.Kind {
@@ -138,11 +146,22 @@ func SourceKey(root string, src Source, release string) string {
 		if err := unix.Stat(src.Location, &st); err != nil {
 			return ""
 		}
-		abs, _ := filepath.Abs(src.Location)
-		parts = []string{string(src.Kind), release, abs, fmt.Sprint(st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano())}
+		return fileKey(src, release, &st)
 	default:
 		return ""
 	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:16])
+}
+
+// fileKey is SourceKey for a file with status st (from fstat of the
+// file that is read, where the caller has it open).
+func fileKey(src Source, release string, st *unix.Stat_t) string {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || (st.Uid != 0 && int(st.Uid) != os.Geteuid()) || st.Mode&0o022 != 0 {
+		return ""
+	}
+	abs, _ := filepath.Abs(src.Location)
+	parts := []string{string(src.Kind), release, abs, fmt.Sprint(st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano())}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])
 }

@@ -18,11 +18,22 @@ func advice(err error) string {
 		return a
 	}
 	var nf *kheaders.NotFoundError
+	var nt *cache.NotTmpfsError
+	var ut *kheaders.UntrustedTreeError
+	var u *cache.UntrustedError
 	switch {
 	case errors.As(err, &nf):
 		return "enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, pass --from with an archive, a module or a header directory, or --registry (KH_REGISTRY) with an OCI repository that kh push filled"
+	case errors.As(err, &nt) && nt.Mountable && nt.MountErr == nil:
+		return "pass --mount-tmpfs to mount one there (on an empty directory), use a tmpfs location (--cache-dir, KH_CACHE_DIR) or pass --allow-disk"
 	case errors.Is(err, cache.ErrNotTmpfs):
 		return "use a tmpfs location (--cache-dir, KH_CACHE_DIR) or pass --allow-disk"
+	case errors.As(err, &ut):
+		return "make it root's (or yours) and not writable by group or others (chmod -R go-w), or pass --from with the kheaders archive instead, which kh unpacks into its trusted cache"
+	case errors.As(err, &u) && u.Ancestor:
+		return "use a cache directory that only you or root can change (--cache-dir, KH_CACHE_DIR)"
+	case errors.As(err, &u) && u.Cache:
+		return "remove it (as its owner or root) or use another cache directory (--cache-dir, KH_CACHE_DIR)"
 	case errors.Is(err, kheaders.ErrNoSpace), errors.Is(err, cache.ErrNoSpace):
 		if strings.Contains(err.Error(), "kh clean") {
 			// kheaders/extract.go still says so itself (owned by another

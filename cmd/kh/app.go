@@ -66,14 +66,16 @@ func (a *app) logger() *slog.Logger {
 
 // cacheFlags are the flags of every command that uses the cache.
 type cacheFlags struct {
-	dir       string
-	allowDisk bool
+	dir        string
+	allowDisk  bool
+	mountTmpfs bool
 }
 
-// add adds --cache-dir (and, unless dirOnly, --allow-disk) to cmd.
+// add adds --cache-dir (and, unless dirOnly, --allow-disk) to cmd;
+// fetchFlags adds --mount-tmpfs.
 func (c *cacheFlags) add(cmd *cobra.Command, dirOnly bool) {
 	fl := cmd.Flags()
-	fl.StringVar(&c.dir, "cache-dir", "", "cache directory (default: $KH_CACHE_DIR, /run/kh for root, else $XDG_RUNTIME_DIR/kh or /dev/shm/kh-UID)")
+	fl.StringVar(&c.dir, "cache-dir", "", "cache directory (default: $KH_CACHE_DIR; for root /run/kh, else /mnt/kh; for others $XDG_RUNTIME_DIR/kh, /dev/shm/kh-UID, else /data/local/tmp/kh-cache-UID)")
 	if !dirOnly {
 		fl.BoolVar(&c.allowDisk, "allow-disk", false, "allow a cache directory that is not on tmpfs")
 	}

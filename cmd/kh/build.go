@@ -77,9 +77,12 @@ func (a *app) runBuild(ctx context.Context, o *buildOptions) error {
 	if out == "" {
 		out = strings.TrimSuffix(o.src, ".c") + ".o"
 	}
-	t, err := a.fetch(ctx, &o.fetch)
+	t, hold, err := a.fetchHeld(ctx, &o.fetch)
 	if err != nil {
 		return err
+	}
+	if hold != nil {
+		defer hold.Release() // kh clean keeps the tree while clang reads it
 	}
 	err = compile.Build(ctx, t, o.src, out, compile.Options{
 		Arch:   o.arch,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/khtool/kh/internal/shquote"
 	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
@@ -53,9 +55,17 @@ type execOptions struct {
 // runExec is `kh exec` once its command line is parsed. It returns only
 // when the command could not be run (otherwise kh has become it).
 func (a *app) runExec(ctx context.Context, o *execOptions) error {
-	t, err := a.fetch(ctx, &o.fetch)
+	t, hold, err := a.fetchHeld(ctx, &o.fetch)
 	if err != nil {
 		return err
+	}
+	if hold != nil {
+		// The command inherits the tree's shared lock: kh clean keeps
+		// the tree while the command (or anything it starts) runs.
+		if _, err := unix.FcntlInt(hold.File().Fd(), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("hold %s: %w", t.Path, err)
+		}
+		defer hold.Release()
 	}
 	a.warnEnv(t)
 	a.logger().Debug("exec", "argv", shquote.Join(o.argv), "headers", t.Path)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/khtool/kh/cache"
+
 	"github.com/khtool/kh/kheaders"
 	"github.com/khtool/kh/registry"
 	"github.com/spf13/cobra"
@@ -24,27 +26,29 @@ type fetchFlags struct {
 func (f *fetchFlags) add(cmd *cobra.Command) {
 	f.cache.add(cmd, false)
 	fl := cmd.Flags()
+	fl.BoolVar(&f.cache.mountTmpfs, "mount-tmpfs", false, "as root, mount a tmpfs on --cache-dir (or KH_CACHE_DIR) if it is empty and not tmpfs")
 	fl.StringVar(&f.from, "from", "", "use this archive (kheaders.tar.xz), kheaders module (.ko, .ko.xz, .ko.zst, .ko.gz) or header directory instead of the running kernel's")
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
 	fl.StringVar(&f.require, "require", "", "refuse a fallback: 'kheaders' accepts only a real header tree")
 	f.remote.add(cmd, f.query)
 }
 
-// fetch runs kheaders.Fetch with the command line's options.
-func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) {
+// fetchOpts are kheaders.Options from the command line.
+func (a *app) fetchOpts(f *fetchFlags) (kheaders.Options, error) {
 	opts := kheaders.Options{
 		From:       f.from,
 		LoadModule: f.loadModule,
 		CacheDir:   a.cacheDir(f.cache),
 		AllowDisk:  f.cache.allowDisk,
+		MountTmpfs: f.cache.mountTmpfs,
 		Log:        a.logger(),
 	}
 	repo, q, err := f.remote.open(a)
 	if err != nil {
-		return nil, err
+		return opts, err
 	}
 	if f.from != "" && (repo != nil && q != (registry.Query{})) {
-		return nil, usagef("--from and --build-id/--release are exclusive")
+		return opts, usagef("--from and --build-id/--release are exclusive")
 	}
 	opts.Registry, opts.Remote = repo, q
 	switch f.require {
@@ -52,9 +56,28 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 	case "kheaders":
 		opts.Require = kheaders.KindHeaders
 	default:
-		return nil, usagef("--require %q: want kheaders", f.require)
+		return opts, usagef("--require %q: want kheaders", f.require)
+	}
+	return opts, nil
+}
+
+// fetch runs kheaders.Fetch with the command line's options.
+func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) {
+	opts, err := a.fetchOpts(f)
+	if err != nil {
+		return nil, err
 	}
 	return kheaders.Fetch(ctx, opts)
+}
+
+// fetchHeld runs kheaders.FetchHeld: the tree, and a shared lock on it
+// that kh clean respects (nil for a tree used in place).
+func (a *app) fetchHeld(ctx context.Context, f *fetchFlags) (*kheaders.Tree, *cache.Hold, error) {
+	opts, err := a.fetchOpts(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kheaders.FetchHeld(ctx, opts)
 }
 
 // fetchTree checks the output format, then fetches the tree: the start

@@ -40,11 +40,23 @@ func (e *TooLargeError) Error() string {
 // io.LimitReader(max+1): a file larger than max is refused without being
 // read past max+1 bytes, also when it grows after the check.
 func ReadRegular(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadOpen(f, path, max)
+}
+
+// Open opens path for ReadOpen: read-only and non-blocking, so that a
+// FIFO cannot hang the open.
+func Open(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
+// ReadOpen is ReadRegular for a file already open (by Open), so that a
+// caller can fstat the very file it reads, before and after.
+func ReadOpen(f *os.File, path string, max int64) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err

@@ -10,13 +10,17 @@
 package testkernel
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Arches are the architectures of the test kernels, as directory names.
@@ -111,4 +115,73 @@ func NeedRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		Skip(t, "needs root")
 	}
+}
+
+// PrivateMounts lets a test that mounts file systems run in its own mount
+// namespace: in the test process it runs the test again, alone, in a
+// child process under `unshare -m --propagation private` (needs root and
+// unshare, else it skips), reports the child's output and failure, and
+// returns false (the caller returns too); in that child it returns true
+// and the test does its work, whose mounts vanish with the child. Only
+// for top-level tests.
+func PrivateMounts(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("KH_TEST_MOUNTNS") == t.Name() {
+		return true
+	}
+	NeedRoot(t)
+	unshare := NeedTool(t, "unshare")
+	cmd := exec.Command(unshare, "-m", "--propagation", "private", os.Args[0],
+		"-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "KH_TEST_MOUNTNS="+t.Name())
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a private mount namespace:\n%s", out)
+	if err != nil {
+		t.Fatalf("the test failed in its mount namespace: %v", err)
+	}
+	if bytes.Contains(out, []byte("--- SKIP: "+t.Name())) {
+		t.Skip("skipped in its mount namespace")
+	}
+	return false
+}
+
+// RunAs runs argv as another user (uid and gid, no supplementary groups)
+// with setpriv, for tests that play an attacker or a second user (needs
+// root and setpriv, else it skips). It returns the combined output and the
+// error.
+func RunAs(t testing.TB, uid int, argv ...string) (string, error) {
+	t.Helper()
+	NeedRoot(t)
+	setpriv := NeedTool(t, "setpriv")
+	args := append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", uid), "--clear-groups", "--"}, argv...)
+	out, err := exec.Command(setpriv, args...).CombinedOutput()
+	return string(out), err
+}
+
+// DiskDir returns a new empty directory that is not on tmpfs (for tests
+// of what kh does with a cache on disk): t.TempDir(), or, where that is
+// tmpfs, a directory made in the current directory (the package's, in the
+// clone) and removed after the test; it skips if both are tmpfs.
+func DiskDir(t *testing.T) string {
+	t.Helper()
+	isTmpfs := func(p string) bool {
+		var st unix.Statfs_t
+		return unix.Statfs(p, &st) == nil && st.Type == unix.TMPFS_MAGIC
+	}
+	if d := t.TempDir(); !isTmpfs(d) {
+		return d
+	}
+	d, err := os.MkdirTemp(".", "disk-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isTmpfs(abs) {
+		Skip(t, "no directory off tmpfs: both %s and %s are tmpfs", os.TempDir(), abs)
+	}
+	return abs
 }

@@ -66,8 +66,9 @@ func checkModuleFetch(t testing.TB, vm *vmtest.VM, k *vmtest.Kernel, want vmtest
 // kh mounted on /run/kh; (6) two fetches started at once extract once;
 // (2) --load-module loads kheaders.ko with finit_module and reads sysfs,
 // giving the same tree; (5) with no source at all, the error says what
-// was looked for; (7) on Android's layout (no /run, a /data/local/tmp),
-// root's cache is a tmpfs kh mounts on /data/local/tmp/kh.
+// was looked for; (7) on Android's layout (no /run, a /data/local/tmp
+// holding the kh binary as the README says), root's cache is a tmpfs kh
+// mounts on /mnt/kh, a place no other user can write.
 func TestFetchInGuest(t *testing.T) {
 	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		k := vmtest.KernelFor(t, arch)
@@ -151,18 +152,24 @@ func TestFetchInGuest(t *testing.T) {
 			t.Errorf("error is not one line: %q", msg)
 		}
 
-		// 7. Android's layout: no /run, but /data/local/tmp. The default
-		// cache moves there, and root still gets a tmpfs (the guest's
-		// root file system is not one).
+		// 7. Android's layout: no /run, but /mnt and /data/local/tmp,
+		// with a file at /data/local/tmp/kh (where the README pushes the
+		// binary). Root's cache is /mnt/kh, where kh mounts a tmpfs (the
+		// guest's root file system is not one).
 		vm.Run(t, "kh", "clean", "--all").OK(t)
 		vm.Remove(t, "/run")
 		vm.Mkdir(t, "/data/local/tmp", 0o771)
+		vm.Mkdir(t, "/mnt", 0o755)
+		vm.WriteFile(t, "/data/local/tmp/kh", []byte("the kh binary"), 0o755)
 		android, _ := fetchJSON(t, vm) // the BTF tree: no kheaders source is left
-		if !strings.HasPrefix(android.Path, "/data/local/tmp/kh/") || android.Kind != kheaders.KindBTF {
-			t.Errorf("fetch on Android's layout: %s (%s), want a BTF tree in /data/local/tmp/kh", android.Path, android.Kind)
+		if !strings.HasPrefix(android.Path, "/mnt/kh/") || android.Kind != kheaders.KindBTF {
+			t.Errorf("fetch on Android's layout: %s (%s), want a BTF tree in /mnt/kh", android.Path, android.Kind)
 		}
-		if st := vm.Stat(t, "/data/local/tmp/kh"); st.FSMagic != unix.TMPFS_MAGIC || !st.MountPoint {
-			t.Errorf("/data/local/tmp/kh: %+v, want a tmpfs mount point", st)
+		if st := vm.Stat(t, "/mnt/kh"); st.FSMagic != unix.TMPFS_MAGIC || !st.MountPoint {
+			t.Errorf("/mnt/kh: %+v, want a tmpfs mount point", st)
+		}
+		if st := vm.Stat(t, "/data/local/tmp/kh"); st.Type != "file" {
+			t.Errorf("/data/local/tmp/kh: %+v, want the kh binary left alone", st)
 		}
 	})
 }
