@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // DefaultGuard is the include guard bpftool puts around vmlinux.h.
 const DefaultGuard = "__VMLINUX_H__"
 
 // Options tune WriteC. The zero value (or nil) reproduces
-// `bpftool btf dump file FILE format c` exactly.
+// `bpftool btf dump file FILE format c` of bpftool v7.7.0 (libbpf 1.7),
+// except that WriteC writes every type (see WriteC).
 type Options struct {
 	// Guard is the include-guard macro; "" means DefaultGuard, except
 	// with SplitOnly, which needs a guard of its own (see GuardFor).
@@ -19,10 +22,26 @@ type Options struct {
 	// SplitOnly, for split BTF, writes only the declarations that come
 	// after those of the base: what the module adds to the kernel's
 	// vmlinux.h. The result is meant to be included after the base's
-	// header (written with the same Options but SplitOnly false) and
-	// needs its own Guard. bpftool has no such mode: for split BTF it
-	// writes the base's types and the module's in one header.
+	// header (written with the same Options but SplitOnly false, from
+	// the base BTF alone) and needs its own Guard. bpftool has no such
+	// mode: for split BTF it writes the base's types and the module's
+	// in one header.
 	SplitOnly bool
+	// Unsorted writes the types in BTF ID order, as bpftool v7.7.0's
+	// `format c unsorted`, instead of sorted by kind and name.
+	Unsorted bool
+	// Legacy writes the header as bpftool v7.1.0 to v7.4.0 did: types
+	// in ID order, no __ksym, __weak and __bpf_fastcall macros and no
+	// block of kfunc prototypes. The types are written as libbpf 1.7
+	// writes them, with mode(byte) and mode(word) on 1-byte enums and
+	// 8-byte ENUMs, so the layouts are right; Debian 12's bpftool v7.1.0 (built
+	// from Linux 6.1's libbpf) lacks those attributes and gives wrong
+	// sizes on modern kernels, which is the one difference.
+	Legacy bool
+
+	// dropFirst reproduces a bug of bpftool v7.5.0 to v7.7.0, whose
+	// sorted dump omits the type that sorts first (tests only).
+	dropFirst bool
 }
 
 // GuardFor returns an include-guard macro for a header named after name
@@ -119,27 +138,119 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n")
 	d.str("#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n")
 	d.str("#endif\n\n")
+	if !opts.Legacy {
+		d.str(macroBlocks)
+	}
 	n := uint32(len(d.types))
+	first := uint32(1)
+	if opts.SplitOnly {
+		first = uint32(spec.firstID)
+	}
+	sorted := !opts.Unsorted && !opts.Legacy
+	// The types to write, in order. For SplitOnly the base's come
+	// first, written as the base's own header writes them (sorted
+	// among themselves), to reproduce the state (names, what is
+	// emitted) that the module's declarations depend on; their text is
+	// dropped.
+	var order []uint32
+	if sorted {
+		if opts.SplitOnly {
+			order = d.sortedIDs(1, first, false)
+			order = append(order, d.sortedIDs(first, n, false)...)
+		} else {
+			order = d.sortedIDs(1, n, opts.dropFirst)
+		}
+	}
 	mark := len(d.out)
-	for id := uint32(1); id < n; id++ {
-		if id%1024 == 0 {
+	for i := uint32(1); i < n; i++ {
+		id := i
+		if sorted {
+			if int(i-1) >= len(order) {
+				break
+			}
+			id = order[i-1]
+		}
+		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if opts.SplitOnly && id == uint32(spec.firstID) {
-			// The base's declarations were generated only to
-			// reproduce the state (names, what is emitted) that the
-			// module's declarations depend on.
+		if opts.SplitOnly && i == first {
 			d.out = d.out[:mark]
 		}
 		if err := d.dumpType(id); err != nil {
 			return nil, err
 		}
 	}
+	if !opts.Legacy {
+		if err := d.kfuncs(first); err != nil {
+			return nil, err
+		}
+	}
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n")
 	d.str("#endif /* " + guard + " */\n")
+	if len(d.out) > d.outLimit {
+		return nil, d.tooLarge()
+	}
 	return d.out, nil
+}
+
+// macroBlocks are the macros bpftool v7.5 and later define for the kfunc
+// prototypes.
+const macroBlocks = `#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+#ifndef __bpf_fastcall
+#if __has_attribute(bpf_fastcall)
+#define __bpf_fastcall __attribute__((bpf_fastcall))
+#else
+#define __bpf_fastcall
+#endif
+#endif
+
+`
+
+// kfuncs writes bpftool's block of kfunc prototypes (dump_btf_kfuncs):
+// an `extern ... __weak __ksym;` declaration for every FUNC from type
+// first on that has a bpf_kfunc DECL_TAG, sorted by name, with
+// __bpf_fastcall for those that also have a bpf_fastcall one.
+func (d *dumper) kfuncs(first uint32) error {
+	d.str("\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n")
+	var kfuncs []uint32
+	fastcall := map[uint32]bool{}
+	for id := first; id < uint32(len(d.types)); id++ {
+		t := &d.types[id]
+		if t.kind() != kindDeclTag || d.words[t.rest] != 0xffffffff || d.types[t.st].kind() != kindFunc {
+			continue
+		}
+		switch d.name(t.name) {
+		case "bpf_kfunc":
+			kfuncs = append(kfuncs, t.st)
+		case "bpf_fastcall":
+			fastcall[t.st] = true
+		}
+	}
+	slices.SortStableFunc(kfuncs, func(a, b uint32) int {
+		return strings.Compare(d.name(d.types[a].name), d.name(d.types[b].name))
+	})
+	for _, f := range kfuncs {
+		d.str("extern ")
+		if fastcall[f] {
+			d.str("__bpf_fastcall ")
+		}
+		d.emitTypeDecl(d.types[f].st, d.name(d.types[f].name), 0)
+		if d.err != nil {
+			return d.err
+		}
+		d.str(" __weak __ksym;\n")
+	}
+	d.str("#endif\n\n")
+	return nil
 }
 
 // Per-type state of the writer, as in libbpf's btf_dump_type_aux_state.
@@ -875,6 +986,36 @@ func (d *dumper) emitEnumDef(id uint32, t *rtype, lvl int) {
 	d.str("\n")
 	d.pfx(lvl)
 	d.str("}")
+	d.str(d.enumMode(t))
+}
+
+// enumMode is the attribute that gives an enum of t's size that size in
+// C, where C would otherwise make it an int: libbpf's mode(byte) for 1
+// byte and mode(word) for 8 on a 64-bit target (an ENUM, or an ENUM64
+// whose values all fit in 32 bits). libbpf has nothing for 2 bytes, nor
+// for 8 bytes with 4-byte pointers, and so gets those sizes wrong; kh
+// writes mode(HI) and mode(DI) there (no kernel BTF we know has such
+// enums, so the kernels' headers stay byte-identical to bpftool's).
+func (d *dumper) enumMode(t *rtype) string {
+	switch t.st {
+	case 1:
+		return " __attribute__((mode(byte)))"
+	case 2:
+		return " __attribute__((mode(HI)))"
+	case 8:
+		if t.kind() == kindEnum64 {
+			for i, n := 0, t.vlen(); i < n; i++ {
+				if d.words[int(t.rest)+3*i+2] != 0 {
+					return "" // a 64-bit value makes it 8 bytes
+				}
+			}
+		}
+		if d.ptrSz == 8 {
+			return " __attribute__((mode(word)))"
+		}
+		return " __attribute__((mode(DI)))"
+	}
+	return ""
 }
 
 // emitFwdDef is btf_dump_emit_fwd_def.
@@ -1043,9 +1184,17 @@ func (d *dumper) emitChain(v *declView, fname string, lvl int) {
 			d.str(" restrict")
 		case kindTypeTag:
 			d.emitMods(v)
-			d.str(" __attribute__((btf_type_tag(\"")
-			d.str(d.name(t.name))
-			d.str("\")))")
+			// A tag with the kind flag is an attribute of its own
+			// (libbpf 1.6): address_space(1) for BPF arena pointers.
+			if t.kflag() {
+				d.str(" __attribute__((")
+				d.str(d.name(t.name))
+				d.str("))")
+			} else {
+				d.str(" __attribute__((btf_type_tag(\"")
+				d.str(d.name(t.name))
+				d.str("\")))")
+			}
 		case kindArray:
 			_, _, nelems := d.spec.array(t)
 			// Qualifiers on arrays (a GCC quirk) are dropped.
