@@ -77,13 +77,13 @@ var kindNames = [numKinds]string{"UNKN", "INT", "PTR", "ARRAY", "STRUCT", "UNION
 	"VOLATILE", "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC", "FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64"}
 
 const (
-	btfMagic   = 0xeb9f
-	headerLen  = 24
+	btfMagic  = 0xeb9f
+	headerLen = 24
 	// layoutHeaderLen is the header with layout_off and layout_len.
 	layoutHeaderLen = 32
-	maxStrOff  = 0x7fffffff
-	maxTypeID  = 1<<31 - 1
-	wordsInHdr = 3
+	maxStrOff       = 0x7fffffff
+	maxTypeID       = 1<<31 - 1
+	wordsInHdr      = 3
 )
 
 // rtype is one decoded btf_type header. rest indexes the Spec's words at
@@ -95,8 +95,8 @@ type rtype struct {
 	rest uint32
 }
 
-func (t *rtype) kind() int   { return infoKind(t.info) }
-func (t *rtype) vlen() int   { return infoVlen(t.info) }
+func (t *rtype) kind() int { return infoKind(t.info) }
+func (t *rtype) vlen() int { return infoVlen(t.info) }
 
 // infoKind and infoVlen decode a btf_type info word: since Linux 7.1
 // (libbpf after v1.7, UAPI commit "Extend BTF UAPI vlen, kinds to use
@@ -105,7 +105,7 @@ func (t *rtype) vlen() int   { return infoVlen(t.info) }
 // the wider decoding reads older BTF the same.
 func infoKind(info uint32) int { return int(info>>24) & 0x7f }
 func infoVlen(info uint32) int { return int(info & 0xffffff) }
-func (t *rtype) kflag() bool { return t.info>>31 != 0 }
+func (t *rtype) kflag() bool   { return t.info>>31 != 0 }
 
 // Spec is parsed BTF: types numbered from 1 (0 is void) and their names.
 // A split Spec (a kernel module's BTF) extends a base Spec (the kernel's):
