@@ -42,6 +42,11 @@ type Options struct {
 	// dropFirst reproduces a bug of bpftool v7.5.0 to v7.7.0, whose
 	// sorted dump omits the type that sorts first (tests only).
 	dropFirst bool
+	// libbpfBugs reproduces libbpf's layout mistakes that kh corrects
+	// (see dumper.libbpfBugs; tests only).
+	libbpfBugs bool
+	// done, if set, sees the writer's final state (tests only).
+	done func(*dumper)
 }
 
 // GuardFor returns an include-guard macro for a header named after name
@@ -132,6 +137,7 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 		return nil, fmt.Errorf("include guard %q is not a C identifier", guard)
 	}
 	d := newDumper(spec, out)
+	d.libbpfBugs = opts.libbpfBugs
 	d.limit = limit
 	d.outLimit = len(d.out) + limit
 	d.str("#ifndef " + guard + "\n#define " + guard + "\n\n")
@@ -191,6 +197,9 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	d.str("#endif /* " + guard + " */\n")
 	if len(d.out) > d.outLimit {
 		return nil, d.tooLarge()
+	}
+	if opts.done != nil {
+		opts.done(d)
 	}
 	return d.out, nil
 }
@@ -291,6 +300,17 @@ type dumper struct {
 
 	queue []uint32 // emit_queue
 	stack []uint32 // decl_stack
+
+	// libbpfBugs makes the writer reproduce libbpf 1.7 where it gets a
+	// layout wrong (which the truth test finds): it writes 2-byte enums
+	// and 8-byte ones with 4-byte pointers without a mode attribute (4
+	// bytes in C); legacy bitfields (the width in the member's INT, kind
+	// flag clear) as whole integers; a bitfield that follows a
+	// non-bitfield past where C would put it without padding; unions
+	// whose size is not a multiple of their alignment without
+	// __attribute__((packed)); and unions larger than their members
+	// (release_pages_arg in Linux 6.12 and later) without padding.
+	libbpfBugs bool
 
 	out      []byte
 	err      error
@@ -672,14 +692,14 @@ func (d *dumper) computeAlign(id uint32) int {
 	case kindStruct, kindUnion:
 		maxAlign := 1
 		for i, n := 0, t.vlen(); i < n; i++ {
-			_, typ, off := d.spec.member(t, i)
+			typ, off, width := d.memberBits(t, i)
 			a := d.alignOf(typ)
 			if a <= 0 {
 				return a
 			}
 			maxAlign = max(maxAlign, a)
 			// A member off its natural alignment: the struct is packed.
-			if bitfieldSize(t, off) == 0 && off%uint32(8*a) != 0 {
+			if width == 0 && off%uint32(8*a) != 0 {
 				return 1
 			}
 		}
@@ -732,27 +752,32 @@ func (d *dumper) resolveSize(id uint32) int64 {
 	return int64(nelems) * size
 }
 
-func bitfieldSize(t *rtype, off uint32) uint32 {
+// memberBits returns the type, bit offset and bitfield width (0: not a
+// bitfield) of member i of struct or union t. libbpf reads widths only
+// from the kind-flag encoding; kh also reads the legacy one (kind flag
+// clear, the width in the member's INT), which libbpf writes as whole
+// integers.
+func (d *dumper) memberBits(t *rtype, i int) (typ, off, width uint32) {
+	_, typ, raw := d.spec.member(t, i)
 	if t.kflag() {
-		return off >> 24
+		return typ, raw & 0xffffff, raw >> 24
 	}
-	return 0
-}
-
-func bitOffset(t *rtype, off uint32) uint32 {
-	if t.kflag() {
-		return off & 0xffffff
+	if it := &d.types[typ]; !d.libbpfBugs && it.kind() == kindInt {
+		enc := d.words[it.rest]
+		if bits, o := enc&0xff, enc>>16&0xff; bits != 8*it.st || o != 0 {
+			return typ, raw + o, bits
+		}
 	}
-	return off
+	return typ, raw, 0
 }
 
 // isStructPacked is btf_is_struct_packed.
 func (d *dumper) isStructPacked(t *rtype) bool {
 	maxAlign := 1
 	for i, n := 0, t.vlen(); i < n; i++ {
-		_, typ, off := d.spec.member(t, i)
+		typ, off, width := d.memberBits(t, i)
 		a := d.alignOf(typ)
-		if a != 0 && bitfieldSize(t, off) == 0 && off%uint32(8*a) != 0 {
+		if a != 0 && width == 0 && off%uint32(8*a) != 0 {
 			return true
 		}
 		maxAlign = max(a, maxAlign)
@@ -865,21 +890,29 @@ func (d *dumper) emitStructDef(id uint32, t *rtype, lvl int) {
 func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 	isStruct := t.kind() == kindStruct
 	align := d.alignOf(id)
-	packed := isStruct && d.isStructPacked(t)
+	// libbpf never packs a union (one whose size is not a multiple of
+	// its alignment needs it as much as a struct does).
+	packed := (isStruct || !d.libbpfBugs) && d.isStructPacked(t)
 
 	d.emitStructFwd(id, t)
 	d.str(" {")
-	var off int32
+	var off, end int32
 	prevBitfield := false
 	for i, n := 0, t.vlen(); i < n; i++ {
-		name, typ, raw := d.spec.member(t, i)
-		mSz := int32(bitfieldSize(t, raw))
-		mOff := int32(bitOffset(t, raw))
+		name, _, _ := d.spec.member(t, i)
+		typ, rawOff, width := d.memberBits(t, i)
+		mSz, mOff := int32(width), int32(rawOff)
 		mAlign := int32(1)
 		if !packed {
 			mAlign = int32(d.alignOf(typ))
 		}
 		inBitfield := prevBitfield && mSz != 0
+		// A bitfield after a non-bitfield goes where it fits, not to
+		// its type's alignment: libbpf's implicit padding (int: 0)
+		// is wrong when it must go further; explicit bits are right.
+		if mSz != 0 && !prevBitfield && !d.libbpfBugs && isStruct && d.bitfieldPos(off, mSz, typ, packed) != mOff {
+			inBitfield = true
+		}
 		d.emitBitPadding(off, mOff, mAlign, inBitfield, lvl+1)
 		d.str("\n")
 		d.pfx(lvl + 1)
@@ -894,10 +927,23 @@ func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 			off = mOff + sz*8
 			prevBitfield = false
 		}
+		end = max(end, off)
 		d.str(";")
 	}
 	if isStruct {
 		d.emitBitPadding(off, int32(t.st*8), int32(align), false, lvl+1)
+	} else if !d.libbpfBugs {
+		// A union as large as its largest member, rounded up to its
+		// alignment: one unnamed bitfield makes up a shortfall of up
+		// to 8 bytes (it adds no alignment).
+		a := int32(max(align, 1))
+		if packed {
+			a = 1
+		}
+		if bits := int32(t.st * 8); bits > roundup(end, 8*a) && bits <= 64 {
+			pad := map[bool]string{true: "long", false: "int"}[bits > 32]
+			d.padLine(lvl+1, pad, bits)
+		}
 	}
 	// `struct empty {}` stays on one line.
 	if t.vlen() != 0 || t.st != 0 {
@@ -910,6 +956,17 @@ func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 	if packed {
 		d.str(" __attribute__((packed))")
 	}
+}
+
+// bitfieldPos is where C puts a bitfield of width bits and type typ that
+// follows a member ending at bit off: there, if it fits in the storage
+// unit of its type (or the struct is packed), else at the next unit.
+func (d *dumper) bitfieldPos(off, width int32, typ uint32, packed bool) int32 {
+	unit := int32(d.resolveSize(typ) * 8)
+	if packed || unit <= 0 || off/unit == (off+width-1)/unit {
+		return off
+	}
+	return roundup(off, unit)
 }
 
 // GCC's typedefs to its internal __PolyX_t types (Arm SIMD intrinsics)
@@ -1001,6 +1058,9 @@ func (d *dumper) enumMode(t *rtype) string {
 	case 1:
 		return " __attribute__((mode(byte)))"
 	case 2:
+		if d.libbpfBugs {
+			return ""
+		}
 		return " __attribute__((mode(HI)))"
 	case 8:
 		if t.kind() == kindEnum64 {
@@ -1012,6 +1072,9 @@ func (d *dumper) enumMode(t *rtype) string {
 		}
 		if d.ptrSz == 8 {
 			return " __attribute__((mode(word)))"
+		}
+		if d.libbpfBugs {
+			return ""
 		}
 		return " __attribute__((mode(DI)))"
 	}
@@ -1306,4 +1369,17 @@ func (d *dumper) resolveName(id uint32, m map[string]int) string {
 }
 
 func (d *dumper) typeName(id uint32) string  { return d.resolveName(id, d.typeNames) }
+
+// printedName returns the name type id was written under (with its ___N
+// suffix), if it was written.
+func (d *dumper) printedName(id uint32) (string, bool) {
+	t := &d.types[id]
+	if t.name == 0 || !d.st[id].nameResolved {
+		return "", false
+	}
+	if c, ok := d.cached[id]; ok {
+		return c, true
+	}
+	return d.name(t.name), true
+}
 func (d *dumper) identName(id uint32) string { return d.resolveName(id, d.identNames) }
