@@ -45,6 +45,9 @@ type Options struct {
 	// libbpfBugs reproduces libbpf's layout mistakes that kh corrects
 	// (see dumper.libbpfBugs; tests only).
 	libbpfBugs bool
+	// noEnumModes writes no mode attribute on enums, as Debian 12's
+	// bpftool v7.1.0 (tests only).
+	noEnumModes bool
 	// done, if set, sees the writer's final state (tests only).
 	done func(*dumper)
 }
@@ -138,6 +141,7 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	}
 	d := newDumper(spec, out)
 	d.libbpfBugs = opts.libbpfBugs
+	d.noEnumModes = opts.noEnumModes
 	d.limit = limit
 	d.outLimit = len(d.out) + limit
 	d.str("#ifndef " + guard + "\n#define " + guard + "\n\n")
@@ -310,7 +314,8 @@ type dumper struct {
 	// whose size is not a multiple of their alignment without
 	// __attribute__((packed)); and unions larger than their members
 	// (release_pages_arg in Linux 6.12 and later) without padding.
-	libbpfBugs bool
+	libbpfBugs  bool
+	noEnumModes bool
 
 	out      []byte
 	err      error
@@ -1054,6 +1059,9 @@ func (d *dumper) emitEnumDef(id uint32, t *rtype, lvl int) {
 // writes mode(HI) and mode(DI) there (no kernel BTF we know has such
 // enums, so the kernels' headers stay byte-identical to bpftool's).
 func (d *dumper) enumMode(t *rtype) string {
+	if d.noEnumModes {
+		return ""
+	}
 	switch t.st {
 	case 1:
 		return " __attribute__((mode(byte)))"
@@ -1368,7 +1376,7 @@ func (d *dumper) resolveName(id uint32, m map[string]int) string {
 	return orig
 }
 
-func (d *dumper) typeName(id uint32) string  { return d.resolveName(id, d.typeNames) }
+func (d *dumper) typeName(id uint32) string { return d.resolveName(id, d.typeNames) }
 
 // printedName returns the name type id was written under (with its ___N
 // suffix), if it was written.

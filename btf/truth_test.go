@@ -24,8 +24,9 @@ import (
 // members included), and the size of every named enum; it compiles that
 // with clang -target bpf -g, so that a mismatch fails the build, and
 // then compares the object's own BTF, which clang derives from the
-// header, with the source BTF: every record's size, and every member's
-// name, bit offset and bitfield width. Only what C on the BPF target
+// header, with the source BTF for every record with bitfields (a
+// variable of each puts it there): the record's size, and every
+// member's name, bit offset and bitfield width. Only what C on the BPF target
 // cannot express is left out, by name: a record that holds a va_list
 // (clang's BPF target has its own __builtin_va_list) and BTF with 4-byte
 // pointers (BPF's are 8 bytes).
@@ -216,11 +217,16 @@ func (g *truthGen) generate() {
 		if a := g.align(rec); a > 0 {
 			g.assert(fmt.Sprintf("_Alignof(%s) == %d", cT, a), fmt.Sprintf("%s: alignment %d", cT, a))
 		}
+		bitfields := g.bitfields
 		g.checkMembers(cT, rec, 0, "")
-		g.records[cT] = rec
-		// A variable of each record puts its definition into the
-		// object's BTF.
-		fmt.Fprintf(&g.c, "%s __kh_v%d;\n", cT, id)
+		if g.bitfields > bitfields {
+			// A variable of the record puts its definition into the
+			// object's BTF, for its bitfields. (The assertions cover
+			// the rest; compiling with -g every record would take
+			// twenty times as long.)
+			g.records[cT] = rec
+			fmt.Fprintf(&g.c, "%s __kh_v%d;\n", cT, id)
+		}
 	}
 }
 
@@ -296,8 +302,9 @@ type truthCase struct {
 
 var assertFailed = regexp.MustCompile(`static_assert failed[^"]*"([^"]*)"`)
 
-// checkTruth runs the truth test on one header and returns the counts.
-func checkTruth(t *testing.T, clang string, tc truthCase) *truthGen {
+// checkTruth runs the truth test on one header and returns the counts,
+// or an error that lists the mismatches.
+func checkTruth(t *testing.T, clang string, tc truthCase) (*truthGen, error) {
 	t.Helper()
 	var d *dumper
 	opts := Options{}
@@ -314,6 +321,12 @@ func checkTruth(t *testing.T, clang string, tc truthCase) *truthGen {
 	g.generate()
 
 	dir := t.TempDir()
+	if keep := os.Getenv("KH_TRUTH_DIR"); keep != "" { // to look at the generated C
+		dir = filepath.Join(keep, strings.ReplaceAll(tc.name, "/", "_"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	src := "#include \"vmlinux.h\"\n"
 	if tc.pre != nil {
 		src = "#include \"base.h\"\n" + src
@@ -336,24 +349,25 @@ func checkTruth(t *testing.T, clang string, tc truthCase) *truthGen {
 			failed = append(failed, string(m[1]))
 		}
 		if len(failed) == 0 {
-			t.Fatalf("%s: clang: %v\n%.3000s", tc.name, err, out)
+			return nil, fmt.Errorf("%s: clang: %v\n%.3000s", tc.name, err, out)
 		}
 		sort.Strings(failed)
-		t.Fatalf("%s: %d of %d checks fail, e.g.:\n%s", tc.name, len(failed), g.asserts, strings.Join(failed[:min(len(failed), 30)], "\n"))
+		return nil, fmt.Errorf("%s: %d of %d checks fail, e.g.:\n%s", tc.name, len(failed), g.asserts, strings.Join(failed[:min(len(failed), 30)], "\n"))
 	}
 	if len(g.records) > 0 {
-		g.compareObject(t, tc.name, obj)
+		if err := g.compareObject(tc.name, obj); err != nil {
+			return nil, err
+		}
 	}
-	return g
+	return g, nil
 }
 
 // compareObject compares the records of the compiled object's BTF with
 // the source BTF: size, and every member's name, bit offset and width.
-func (g *truthGen) compareObject(t *testing.T, name, obj string) {
-	t.Helper()
+func (g *truthGen) compareObject(name, obj string) error {
 	o, err := Load(obj)
 	if err != nil {
-		t.Fatalf("%s: the object's BTF: %v", name, err)
+		return fmt.Errorf("%s: the object's BTF: %v", name, err)
 	}
 	og := &truthGen{spec: o}
 	found := map[string]uint32{}
@@ -381,8 +395,9 @@ func (g *truthGen) compareObject(t *testing.T, name, obj string) {
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		t.Fatalf("%s: %d records differ in the compiled object's BTF, e.g.:\n%s", name, len(bad), strings.Join(bad[:min(len(bad), 30)], "\n"))
+		return fmt.Errorf("%s: %d records differ in the compiled object's BTF, e.g.:\n%s", name, len(bad), strings.Join(bad[:min(len(bad), 30)], "\n"))
 	}
+	return nil
 }
 
 type truthMember struct {
@@ -490,7 +505,10 @@ func TestTruth(t *testing.T) {
 	var total truthGen
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := checkTruth(t, clang, tc)
+			g, err := checkTruth(t, clang, tc)
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Logf("%s: %d records, %d members (%d bitfields), %d enums: %d static assertions and the object's BTF agree; excluded: %v",
 				tc.name, g.types, g.members, g.bitfields, g.enums, g.asserts, g.excluded)
 			total.types += g.types
@@ -505,6 +523,48 @@ func TestTruth(t *testing.T) {
 	}
 	t.Logf("all: %d records, %d members (%d bitfields), %d enums, %d static assertions; excluded inputs: %v",
 		total.types, total.members, total.bitfields, total.enums, total.asserts, excluded)
+}
+
+// TestTruthFails checks that the truth test catches each layout mistake
+// of libbpf that kh corrects, and Debian 12 bpftool v7.1.0's missing
+// mode(byte): with libbpf's behaviour reproduced, it must fail, naming
+// the type.
+func TestTruthFails(t *testing.T) {
+	clang := tk.NeedTool(t, "clang")
+	sizes, err := FromTypes(enumSizeTypes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bugs := &Options{libbpfBugs: true}
+	cases := []struct {
+		tc   truthCase
+		want string
+	}{
+		{truthCase{name: "enum_sizes", spec: sizes, opts: bugs}, "enum e2_1: size 2"},
+		{truthCase{name: "raw_kinds.btf", spec: mustLoad(t, testdata("go", "raw_kinds.btf"), nil), opts: bugs}, "struct legacy"},
+		{truthCase{name: "bitfields.o", spec: mustLoad(t, testdata("c", "bitfields.o"), nil), opts: bugs}, "struct bf2"},
+		{truthCase{name: "packed.o", spec: mustLoad(t, testdata("c", "packed.o"), nil), opts: bugs}, "union pu: size 5"},
+	}
+	if dir, ok := testkernelDir(t, "6.12/x86_64"); ok {
+		s := mustLoad(t, filepath.Join(dir, "vmlinux.btf"), nil)
+		cases = append(cases,
+			struct {
+				tc   truthCase
+				want string
+			}{truthCase{name: "6.12 libbpf", spec: s, opts: bugs}, "release_pages_arg: size 8"},
+			struct {
+				tc   truthCase
+				want string
+			}{truthCase{name: "6.12 v7.1.0", spec: s, opts: &Options{libbpfBugs: true, noEnumModes: true}}, "enum blk_integrity_checksum: size 1"})
+	}
+	for _, c := range cases {
+		t.Run(c.tc.name, func(t *testing.T) {
+			_, err := checkTruth(t, clang, c.tc)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("the truth test gives %v; want a failure naming %q", err, c.want)
+			}
+		})
+	}
 }
 
 // enumSizeTypes are enums of every size in a struct, for the mode
