@@ -48,6 +48,9 @@ type Options struct {
 	// noEnumModes writes no mode attribute on enums, as Debian 12's
 	// bpftool v7.1.0 (tests only).
 	noEnumModes bool
+	// bare writes the types alone, in ID order, as libbpf's btf_dump
+	// does for each type (the kernel's btf_dump selftests; tests only).
+	bare bool
 	// done, if set, sees the writer's final state (tests only).
 	done func(*dumper)
 }
@@ -144,6 +147,14 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	d.noEnumModes = opts.noEnumModes
 	d.limit = limit
 	d.outLimit = len(d.out) + limit
+	if opts.bare {
+		for id := uint32(1); id < uint32(len(d.types)); id++ {
+			if err := d.dumpType(id); err != nil {
+				return nil, err
+			}
+		}
+		return d.out, nil
+	}
 	d.str("#ifndef " + guard + "\n#define " + guard + "\n\n")
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n")
 	d.str("#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n")
