@@ -174,34 +174,39 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 	// emitted) that the module's declarations depend on; their text is
 	// dropped.
 	var order []uint32
-	if sorted {
+	cut := -1 // where the text kept starts (SplitOnly)
+	switch {
+	case sorted && opts.SplitOnly:
+		order = d.sortedIDs(1, first, false)
+		cut = len(order)
+		order = append(order, d.sortedIDs(first, n, false)...)
+	case sorted:
+		order = d.sortedIDs(1, n, opts.dropFirst)
+	default:
+		order = make([]uint32, 0, n)
+		for id := uint32(1); id < n; id++ {
+			order = append(order, id)
+		}
 		if opts.SplitOnly {
-			order = d.sortedIDs(1, first, false)
-			order = append(order, d.sortedIDs(first, n, false)...)
-		} else {
-			order = d.sortedIDs(1, n, opts.dropFirst)
+			cut = int(first - 1)
 		}
 	}
 	mark := len(d.out)
-	for i := uint32(1); i < n; i++ {
-		id := i
-		if sorted {
-			if int(i-1) >= len(order) {
-				break
-			}
-			id = order[i-1]
-		}
+	for i, id := range order {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if opts.SplitOnly && i == first {
+		if i == cut {
 			d.out = d.out[:mark]
 		}
 		if err := d.dumpType(id); err != nil {
 			return nil, err
 		}
+	}
+	if cut == len(order) {
+		d.out = d.out[:mark]
 	}
 	if !opts.Legacy {
 		if err := d.kfuncs(first); err != nil {
@@ -312,6 +317,9 @@ type dumper struct {
 	typeNames  map[string]int    // struct/union/enum names seen
 	identNames map[string]int    // typedef and enumerator names seen
 	align      []int32           // btf__align_of memo, +1 (0: not computed)
+
+	refHashes []uint64 // disambigHash(id, false), for sorting
+	refHashed []bool
 
 	queue []uint32 // emit_queue
 	stack []uint32 // decl_stack
