@@ -148,11 +148,11 @@ func (d *dumper) refHash(id uint32, depth int) uint64 {
 }
 
 // sortKey holds a type's sort key as integers: rank and the first 7
-// bytes of its sort name, the first 8 of its own name (names hold no NUL,
-// so zero padding keeps the order), and the disambiguating hash. Only
-// names longer than their prefix need the strings compared.
+// bytes of its sort name, and the first 8 of its own name (names hold no
+// NUL, so zero padding keeps the order). Only names longer than their
+// prefix need the strings compared.
 type sortKey struct {
-	k1, k2, hash uint64
+	k1, k2       uint64
 	id           uint32
 	long1, long2 bool // the sort name, own name is longer than its prefix
 }
@@ -194,6 +194,8 @@ func (d *dumper) sortedIDs(lo, hi uint32, bug bool) []uint32 {
 	keys := make([]sortKey, 0, n)
 	var trivial []uint32
 	sortNames := make([]uint32, n)
+	hashes := make([]uint64, n)
+	hashed := make([]bool, n)
 	for i := range n {
 		id := lo + uint32(i)
 		if !bug {
@@ -205,20 +207,32 @@ func (d *dumper) sortedIDs(lo, hi uint32, bug bool) []uint32 {
 		sn := d.sortNameOff(id)
 		own := d.types[id].name
 		rank := d.sortRank(id, false)
-		hash := d.disambigHash(id, true, 0)
 		p1, long1 := d.prefix(sn, 7)
 		p2, long2 := d.prefix(own, 8)
-		if rank == maxRank && p1 == 0 && p2 == 0 && hash == 0 {
-			// Most prototypes and pointers: all equal but for the ID,
-			// so in ID order, before the other types of rank 10.
-			trivial = append(trivial, id)
-			continue
+		if rank == maxRank && p1 == 0 && p2 == 0 {
+			h := d.disambigHash(id, true, 0)
+			if h == 0 {
+				// Most prototypes and pointers: all equal but for
+				// the ID, so in ID order, before the other types of
+				// rank 10.
+				trivial = append(trivial, id)
+				continue
+			}
+			hashes[i], hashed[i] = h, true
 		}
 		sortNames[i] = sn
 		keys = append(keys, sortKey{
-			k1: uint64(rank)<<56 | p1>>8, k2: p2, hash: hash, id: id,
+			k1: uint64(rank)<<56 | p1>>8, k2: p2, id: id,
 			long1: long1, long2: long2,
 		})
+	}
+	// The hash breaks ties of names only: computed when needed.
+	hash := func(id uint32) uint64 {
+		i := id - lo
+		if !hashed[i] {
+			hashes[i], hashed[i] = d.disambigHash(id, true, 0), true
+		}
+		return hashes[i]
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if a.k1 != b.k1 {
@@ -237,8 +251,8 @@ func (d *dumper) sortedIDs(lo, hi uint32, bug bool) []uint32 {
 				return c
 			}
 		}
-		if a.hash != b.hash {
-			return cmp.Compare(a.hash, b.hash)
+		if ha, hb := hash(a.id), hash(b.id); ha != hb {
+			return cmp.Compare(ha, hb)
 		}
 		return cmp.Compare(a.id, b.id)
 	})

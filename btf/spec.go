@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/khtool/kh/internal/decompress"
 )
@@ -402,7 +403,9 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 		if strSec[0] != 0 {
 			return nil, fmt.Errorf("%w: it looks like a module's (its string section does not start with an empty string)", ErrNeedBase)
 		}
-		s.strs = string(strSec)
+		// The data is not modified (Parse's contract, and loadFile's
+		// buffer is its own): the strings need no copy.
+		s.strs = unsafe.String(&strSec[0], len(strSec))
 	} else {
 		if strLen > 0 && strSec[strLen-1] != 0 {
 			return nil, corrupt("string section is not NUL-terminated")
