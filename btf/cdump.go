@@ -32,11 +32,10 @@ type Options struct {
 	Unsorted bool
 	// Legacy writes the header as bpftool v7.1.0 to v7.4.0 did: types
 	// in ID order, no __ksym, __weak and __bpf_fastcall macros and no
-	// block of kfunc prototypes. The types are written as libbpf 1.7
-	// writes them, with mode(byte) and mode(word) on 1-byte enums and
-	// 8-byte ENUMs, so the layouts are right; Debian 12's bpftool v7.1.0 (built
-	// from Linux 6.1's libbpf) lacks those attributes and gives wrong
-	// sizes on modern kernels, which is the one difference.
+	// block of kfunc prototypes. The types are written as by default,
+	// with mode(byte) on 1-byte enums, so the layouts are right; Debian
+	// 12's bpftool v7.1.0 (built from Linux 6.1's libbpf) lacks that
+	// attribute and gives wrong sizes on modern kernels.
 	Legacy bool
 
 	// dropFirst reproduces a bug of bpftool v7.5.0 to v7.7.0, whose
@@ -96,11 +95,14 @@ const (
 	maxStepsPerType = 1 << 10
 )
 
-// WriteC writes spec as a C header, byte-for-byte what bpftool v7.1.0
-// (libbpf 1.1's btf_dump) prints for `bpftool btf dump file FILE format c`,
-// which is how vmlinux.h for CO-RE BPF programs is made. Every type is
-// declared after the types it needs by value, with forward declarations
-// where pointers allow, and names that clash get ___N suffixes.
+// WriteC writes spec as a C header, what bpftool v7.7.0 (libbpf 1.7)
+// prints for `bpftool btf dump file FILE format c`, which is how vmlinux.h
+// for CO-RE BPF programs is made: byte for byte, but that WriteC also
+// writes the type that sorts first, which bpftool v7.5.0 to v7.7.0 drop,
+// and gets right the few layouts libbpf gets wrong (see the package
+// documentation). Every type is declared after the types it needs by
+// value, with forward declarations where pointers allow, and names that
+// clash get ___N suffixes.
 //
 // The header is generated in memory first: if generation fails (a type
 // cycle C cannot express, or ctx is done), nothing is written to w.
@@ -302,7 +304,7 @@ type typeState struct {
 	referenced   bool
 }
 
-// dumper is a port of libbpf 1.1's struct btf_dump, restricted to the C
+// dumper is a port of libbpf 1.7's struct btf_dump, restricted to the C
 // type writer. Comments name the libbpf function each method mirrors;
 // keep the call order identical, since name de-duplication depends on
 // the order in which names are first printed.
