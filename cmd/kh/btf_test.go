@@ -89,6 +89,23 @@ func TestBtfSplit(t *testing.T) {
 			t.Fatalf("%s: exit %d, stderr %q, stdout equal to bpftool's: %v", f, code, errOut, out == want)
 		}
 	}
+	// Sorted (the default) as the library writes it, which package btf
+	// checks against bpftool v7.7.0.
+	base, err := btf.Load(vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := btf.LoadSplit(btfTestdata("khtest.ko"), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lib bytes.Buffer
+	if err := btf.WriteC(context.Background(), &lib, split, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := kh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux); code != 0 || out != lib.String() {
+		t.Fatalf("sorted: exit %d, stderr %q, stdout equal to WriteC's: %v", code, errOut, out == lib.String())
+	}
 	out, errOut, code := kh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux, "--split-only")
 	if code != 0 || !strings.HasPrefix(out, "#ifndef __KHTEST_H__\n") || !strings.Contains(out, "\nstruct khtest_node {\n") ||
 		strings.Contains(out, "struct task_struct {") {
