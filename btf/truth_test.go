@@ -452,9 +452,10 @@ func (g *truthGen) compareRecord(og *truthGen, what string, src, obj uint32) []s
 }
 
 // TestTruth runs the truth test on every BTF at hand: the test kernels'
-// (Linux 6.1, 6.12 and the 6.18 host's, each arch), their kheaders.ko
-// split BTF, the khtest module (full header, and --split-only after the
-// base's header), and the hand-built BTF in testdata.
+// (Linux 6.1, 6.12 and the 6.18 host's, each arch; the 6.18 one in all
+// three shapes), their kheaders.ko split BTF and the khtest module's
+// (--split-only, after the base's header), the hand-built BTF in
+// testdata, and enums of every size.
 func TestTruth(t *testing.T) {
 	clang := tk.NeedTool(t, "clang")
 	var cases []truthCase
@@ -465,6 +466,12 @@ func TestTruth(t *testing.T) {
 		}
 		base := mustLoad(t, filepath.Join(dir, "vmlinux.btf"), nil)
 		cases = append(cases, truthCase{name: arch + "/vmlinux.btf", spec: base})
+		if arch == "host-6.18" {
+			// The other orders and shapes write the same layouts.
+			cases = append(cases,
+				truthCase{name: arch + "/vmlinux.btf --unsorted", spec: base, opts: &Options{Unsorted: true}},
+				truthCase{name: arch + "/vmlinux.btf --bpftool-v7.1", spec: base, opts: &Options{Legacy: true}})
+		}
 		if ko := filepath.Join(dir, "kheaders.ko"); fileExists(ko) {
 			split := mustLoad(t, ko, base)
 			cases = append(cases, truthCase{name: arch + "/kheaders.ko", spec: split,
