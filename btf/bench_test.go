@@ -63,3 +63,17 @@ func BenchmarkLoadAndWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteCUnsorted is WriteC in BTF ID order.
+func BenchmarkWriteCUnsorted(b *testing.B) {
+	s, err := Parse(benchBTF(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteC(context.Background(), io.Discard, s, &Options{Unsorted: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // DefaultGuard is the include guard bpftool puts around vmlinux.h.
 const DefaultGuard = "__VMLINUX_H__"
 
 // Options tune WriteC. The zero value (or nil) reproduces
-// `bpftool btf dump file FILE format c` exactly.
+// `bpftool btf dump file FILE format c` of bpftool v7.7.0 (libbpf 1.7),
+// except that WriteC writes every type (see WriteC).
 type Options struct {
 	// Guard is the include-guard macro; "" means DefaultGuard, except
 	// with SplitOnly, which needs a guard of its own (see GuardFor).
@@ -19,10 +22,36 @@ type Options struct {
 	// SplitOnly, for split BTF, writes only the declarations that come
 	// after those of the base: what the module adds to the kernel's
 	// vmlinux.h. The result is meant to be included after the base's
-	// header (written with the same Options but SplitOnly false) and
-	// needs its own Guard. bpftool has no such mode: for split BTF it
-	// writes the base's types and the module's in one header.
+	// header (written with the same Options but SplitOnly false, from
+	// the base BTF alone) and needs its own Guard. bpftool has no such
+	// mode: for split BTF it writes the base's types and the module's
+	// in one header.
 	SplitOnly bool
+	// Unsorted writes the types in BTF ID order, as bpftool v7.7.0's
+	// `format c unsorted`, instead of sorted by kind and name.
+	Unsorted bool
+	// Legacy writes the header as bpftool v7.1.0 to v7.4.0 did: types
+	// in ID order, no __ksym, __weak and __bpf_fastcall macros and no
+	// block of kfunc prototypes. The types are written as by default,
+	// with mode(byte) on 1-byte enums, so the layouts are right; Debian
+	// 12's bpftool v7.1.0 (built from Linux 6.1's libbpf) lacks that
+	// attribute and gives wrong sizes on modern kernels.
+	Legacy bool
+
+	// dropFirst reproduces a bug of bpftool v7.5.0 to v7.7.0, whose
+	// sorted dump omits the type that sorts first (tests only).
+	dropFirst bool
+	// libbpfBugs reproduces libbpf's layout mistakes that kh corrects
+	// (see dumper.libbpfBugs; tests only).
+	libbpfBugs bool
+	// noEnumModes writes no mode attribute on enums, as Debian 12's
+	// bpftool v7.1.0 (tests only).
+	noEnumModes bool
+	// bare writes the types alone, in ID order, as libbpf's btf_dump
+	// does for each type (the kernel's btf_dump selftests; tests only).
+	bare bool
+	// done, if set, sees the writer's final state (tests only).
+	done func(*dumper)
 }
 
 // GuardFor returns an include-guard macro for a header named after name
@@ -66,11 +95,14 @@ const (
 	maxStepsPerType = 1 << 10
 )
 
-// WriteC writes spec as a C header, byte-for-byte what bpftool v7.1.0
-// (libbpf 1.1's btf_dump) prints for `bpftool btf dump file FILE format c`,
-// which is how vmlinux.h for CO-RE BPF programs is made. Every type is
-// declared after the types it needs by value, with forward declarations
-// where pointers allow, and names that clash get ___N suffixes.
+// WriteC writes spec as a C header, what bpftool v7.7.0 (libbpf 1.7)
+// prints for `bpftool btf dump file FILE format c`, which is how vmlinux.h
+// for CO-RE BPF programs is made: byte for byte, but that WriteC also
+// writes the type that sorts first, which bpftool v7.5.0 to v7.7.0 drop,
+// and gets right the few layouts libbpf gets wrong (see the package
+// documentation). Every type is declared after the types it needs by
+// value, with forward declarations where pointers allow, and names that
+// clash get ___N suffixes.
 //
 // The header is generated in memory first: if generation fails (a type
 // cycle C cannot express, or ctx is done), nothing is written to w.
@@ -113,33 +145,143 @@ func appendC(ctx context.Context, out []byte, spec *Spec, opts *Options, limit i
 		return nil, fmt.Errorf("include guard %q is not a C identifier", guard)
 	}
 	d := newDumper(spec, out)
+	d.libbpfBugs = opts.libbpfBugs
+	d.noEnumModes = opts.noEnumModes
 	d.limit = limit
 	d.outLimit = len(d.out) + limit
+	if opts.bare {
+		for id := uint32(1); id < uint32(len(d.types)); id++ {
+			if err := d.dumpType(id); err != nil {
+				return nil, err
+			}
+		}
+		return d.out, nil
+	}
 	d.str("#ifndef " + guard + "\n#define " + guard + "\n\n")
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n")
 	d.str("#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n")
 	d.str("#endif\n\n")
+	if !opts.Legacy {
+		d.str(macroBlocks)
+	}
 	n := uint32(len(d.types))
+	first := uint32(1)
+	if opts.SplitOnly {
+		first = uint32(spec.firstID)
+	}
+	sorted := !opts.Unsorted && !opts.Legacy
+	// The types to write, in order. For SplitOnly the base's come
+	// first, written as the base's own header writes them (sorted
+	// among themselves), to reproduce the state (names, what is
+	// emitted) that the module's declarations depend on; their text is
+	// dropped.
+	var order []uint32
+	cut := -1 // where the text kept starts (SplitOnly)
+	switch {
+	case sorted && opts.SplitOnly:
+		order = d.sortedIDs(1, first, false)
+		cut = len(order)
+		order = append(order, d.sortedIDs(first, n, false)...)
+	case sorted:
+		order = d.sortedIDs(1, n, opts.dropFirst)
+	default:
+		order = make([]uint32, 0, n)
+		for id := uint32(1); id < n; id++ {
+			order = append(order, id)
+		}
+		if opts.SplitOnly {
+			cut = int(first - 1)
+		}
+	}
 	mark := len(d.out)
-	for id := uint32(1); id < n; id++ {
-		if id%1024 == 0 {
+	for i, id := range order {
+		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if opts.SplitOnly && id == uint32(spec.firstID) {
-			// The base's declarations were generated only to
-			// reproduce the state (names, what is emitted) that the
-			// module's declarations depend on.
+		if i == cut {
 			d.out = d.out[:mark]
 		}
 		if err := d.dumpType(id); err != nil {
 			return nil, err
 		}
 	}
+	if cut == len(order) {
+		d.out = d.out[:mark]
+	}
+	if !opts.Legacy {
+		if err := d.kfuncs(first); err != nil {
+			return nil, err
+		}
+	}
 	d.str("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n")
 	d.str("#endif /* " + guard + " */\n")
+	if len(d.out) > d.outLimit {
+		return nil, d.tooLarge()
+	}
+	if opts.done != nil {
+		opts.done(d)
+	}
 	return d.out, nil
+}
+
+// macroBlocks are the macros bpftool v7.5 and later define for the kfunc
+// prototypes.
+const macroBlocks = `#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+#ifndef __bpf_fastcall
+#if __has_attribute(bpf_fastcall)
+#define __bpf_fastcall __attribute__((bpf_fastcall))
+#else
+#define __bpf_fastcall
+#endif
+#endif
+
+`
+
+// kfuncs writes bpftool's block of kfunc prototypes (dump_btf_kfuncs):
+// an `extern ... __weak __ksym;` declaration for every FUNC from type
+// first on that has a bpf_kfunc DECL_TAG, sorted by name, with
+// __bpf_fastcall for those that also have a bpf_fastcall one.
+func (d *dumper) kfuncs(first uint32) error {
+	d.str("\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n")
+	var kfuncs []uint32
+	fastcall := map[uint32]bool{}
+	for id := first; id < uint32(len(d.types)); id++ {
+		t := &d.types[id]
+		if t.kind() != kindDeclTag || d.words[t.rest] != 0xffffffff || d.types[t.st].kind() != kindFunc {
+			continue
+		}
+		switch d.name(t.name) {
+		case "bpf_kfunc":
+			kfuncs = append(kfuncs, t.st)
+		case "bpf_fastcall":
+			fastcall[t.st] = true
+		}
+	}
+	slices.SortStableFunc(kfuncs, func(a, b uint32) int {
+		return strings.Compare(d.name(d.types[a].name), d.name(d.types[b].name))
+	})
+	for _, f := range kfuncs {
+		d.str("extern ")
+		if fastcall[f] {
+			d.str("__bpf_fastcall ")
+		}
+		d.emitTypeDecl(d.types[f].st, d.name(d.types[f].name), 0)
+		if d.err != nil {
+			return d.err
+		}
+		d.str(" __weak __ksym;\n")
+	}
+	d.str("#endif\n\n")
+	return nil
 }
 
 // Per-type state of the writer, as in libbpf's btf_dump_type_aux_state.
@@ -162,7 +304,7 @@ type typeState struct {
 	referenced   bool
 }
 
-// dumper is a port of libbpf 1.1's struct btf_dump, restricted to the C
+// dumper is a port of libbpf 1.7's struct btf_dump, restricted to the C
 // type writer. Comments name the libbpf function each method mirrors;
 // keep the call order identical, since name de-duplication depends on
 // the order in which names are first printed.
@@ -178,8 +320,23 @@ type dumper struct {
 	identNames map[string]int    // typedef and enumerator names seen
 	align      []int32           // btf__align_of memo, +1 (0: not computed)
 
+	refHashes []uint64 // disambigHash(id, false), for sorting
+	refHashed []bool
+
 	queue []uint32 // emit_queue
 	stack []uint32 // decl_stack
+
+	// libbpfBugs makes the writer reproduce libbpf 1.7 where it gets a
+	// layout wrong (which the truth test finds): it writes 2-byte enums
+	// and 8-byte ones with 4-byte pointers without a mode attribute (4
+	// bytes in C); legacy bitfields (the width in the member's INT, kind
+	// flag clear) as whole integers; a bitfield that follows a
+	// non-bitfield past where C would put it without padding; unions
+	// whose size is not a multiple of their alignment without
+	// __attribute__((packed)); and unions larger than their members
+	// (release_pages_arg in Linux 6.12 and later) without padding.
+	libbpfBugs  bool
+	noEnumModes bool
 
 	out      []byte
 	err      error
@@ -561,14 +718,14 @@ func (d *dumper) computeAlign(id uint32) int {
 	case kindStruct, kindUnion:
 		maxAlign := 1
 		for i, n := 0, t.vlen(); i < n; i++ {
-			_, typ, off := d.spec.member(t, i)
+			typ, off, width := d.memberBits(t, i)
 			a := d.alignOf(typ)
 			if a <= 0 {
 				return a
 			}
 			maxAlign = max(maxAlign, a)
 			// A member off its natural alignment: the struct is packed.
-			if bitfieldSize(t, off) == 0 && off%uint32(8*a) != 0 {
+			if width == 0 && off%uint32(8*a) != 0 {
 				return 1
 			}
 		}
@@ -621,27 +778,32 @@ func (d *dumper) resolveSize(id uint32) int64 {
 	return int64(nelems) * size
 }
 
-func bitfieldSize(t *rtype, off uint32) uint32 {
+// memberBits returns the type, bit offset and bitfield width (0: not a
+// bitfield) of member i of struct or union t. libbpf reads widths only
+// from the kind-flag encoding; kh also reads the legacy one (kind flag
+// clear, the width in the member's INT), which libbpf writes as whole
+// integers.
+func (d *dumper) memberBits(t *rtype, i int) (typ, off, width uint32) {
+	_, typ, raw := d.spec.member(t, i)
 	if t.kflag() {
-		return off >> 24
+		return typ, raw & 0xffffff, raw >> 24
 	}
-	return 0
-}
-
-func bitOffset(t *rtype, off uint32) uint32 {
-	if t.kflag() {
-		return off & 0xffffff
+	if it := &d.types[typ]; !d.libbpfBugs && it.kind() == kindInt {
+		enc := d.words[it.rest]
+		if bits, o := enc&0xff, enc>>16&0xff; bits != 8*it.st || o != 0 {
+			return typ, raw + o, bits
+		}
 	}
-	return off
+	return typ, raw, 0
 }
 
 // isStructPacked is btf_is_struct_packed.
 func (d *dumper) isStructPacked(t *rtype) bool {
 	maxAlign := 1
 	for i, n := 0, t.vlen(); i < n; i++ {
-		_, typ, off := d.spec.member(t, i)
+		typ, off, width := d.memberBits(t, i)
 		a := d.alignOf(typ)
-		if a != 0 && bitfieldSize(t, off) == 0 && off%uint32(8*a) != 0 {
+		if a != 0 && width == 0 && off%uint32(8*a) != 0 {
 			return true
 		}
 		maxAlign = max(a, maxAlign)
@@ -754,21 +916,29 @@ func (d *dumper) emitStructDef(id uint32, t *rtype, lvl int) {
 func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 	isStruct := t.kind() == kindStruct
 	align := d.alignOf(id)
-	packed := isStruct && d.isStructPacked(t)
+	// libbpf never packs a union (one whose size is not a multiple of
+	// its alignment needs it as much as a struct does).
+	packed := (isStruct || !d.libbpfBugs) && d.isStructPacked(t)
 
 	d.emitStructFwd(id, t)
 	d.str(" {")
-	var off int32
+	var off, end int32
 	prevBitfield := false
 	for i, n := 0, t.vlen(); i < n; i++ {
-		name, typ, raw := d.spec.member(t, i)
-		mSz := int32(bitfieldSize(t, raw))
-		mOff := int32(bitOffset(t, raw))
+		name, _, _ := d.spec.member(t, i)
+		typ, rawOff, width := d.memberBits(t, i)
+		mSz, mOff := int32(width), int32(rawOff)
 		mAlign := int32(1)
 		if !packed {
 			mAlign = int32(d.alignOf(typ))
 		}
 		inBitfield := prevBitfield && mSz != 0
+		// A bitfield after a non-bitfield goes where it fits, not to
+		// its type's alignment: libbpf's implicit padding (int: 0)
+		// is wrong when it must go further; explicit bits are right.
+		if mSz != 0 && !prevBitfield && !d.libbpfBugs && isStruct && d.bitfieldPos(off, mSz, typ, packed) != mOff {
+			inBitfield = true
+		}
 		d.emitBitPadding(off, mOff, mAlign, inBitfield, lvl+1)
 		d.str("\n")
 		d.pfx(lvl + 1)
@@ -783,10 +953,23 @@ func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 			off = mOff + sz*8
 			prevBitfield = false
 		}
+		end = max(end, off)
 		d.str(";")
 	}
 	if isStruct {
 		d.emitBitPadding(off, int32(t.st*8), int32(align), false, lvl+1)
+	} else if !d.libbpfBugs {
+		// A union as large as its largest member, rounded up to its
+		// alignment: one unnamed bitfield makes up a shortfall of up
+		// to 8 bytes (it adds no alignment).
+		a := int32(max(align, 1))
+		if packed {
+			a = 1
+		}
+		if bits := int32(t.st * 8); bits > roundup(end, 8*a) && bits <= 64 {
+			pad := map[bool]string{true: "long", false: "int"}[bits > 32]
+			d.padLine(lvl+1, pad, bits)
+		}
 	}
 	// `struct empty {}` stays on one line.
 	if t.vlen() != 0 || t.st != 0 {
@@ -799,6 +982,17 @@ func (d *dumper) emitStructBody(id uint32, t *rtype, lvl int) {
 	if packed {
 		d.str(" __attribute__((packed))")
 	}
+}
+
+// bitfieldPos is where C puts a bitfield of width bits and type typ that
+// follows a member ending at bit off: there, if it fits in the storage
+// unit of its type (or the struct is packed), else at the next unit.
+func (d *dumper) bitfieldPos(off, width int32, typ uint32, packed bool) int32 {
+	unit := int32(d.resolveSize(typ) * 8)
+	if packed || unit <= 0 || off/unit == (off+width-1)/unit {
+		return off
+	}
+	return roundup(off, unit)
 }
 
 // GCC's typedefs to its internal __PolyX_t types (Arm SIMD intrinsics)
@@ -875,6 +1069,45 @@ func (d *dumper) emitEnumDef(id uint32, t *rtype, lvl int) {
 	d.str("\n")
 	d.pfx(lvl)
 	d.str("}")
+	d.str(d.enumMode(t))
+}
+
+// enumMode is the attribute that gives an enum of t's size that size in
+// C, where C would otherwise make it an int: libbpf's mode(byte) for 1
+// byte and mode(word) for 8 on a 64-bit target (an ENUM, or an ENUM64
+// whose values all fit in 32 bits). libbpf has nothing for 2 bytes, nor
+// for 8 bytes with 4-byte pointers, and so gets those sizes wrong; kh
+// writes mode(HI) and mode(DI) there (no kernel BTF we know has such
+// enums, so the kernels' headers stay byte-identical to bpftool's).
+func (d *dumper) enumMode(t *rtype) string {
+	if d.noEnumModes {
+		return ""
+	}
+	switch t.st {
+	case 1:
+		return " __attribute__((mode(byte)))"
+	case 2:
+		if d.libbpfBugs {
+			return ""
+		}
+		return " __attribute__((mode(HI)))"
+	case 8:
+		if t.kind() == kindEnum64 {
+			for i, n := 0, t.vlen(); i < n; i++ {
+				if d.words[int(t.rest)+3*i+2] != 0 {
+					return "" // a 64-bit value makes it 8 bytes
+				}
+			}
+		}
+		if d.ptrSz == 8 {
+			return " __attribute__((mode(word)))"
+		}
+		if d.libbpfBugs {
+			return ""
+		}
+		return " __attribute__((mode(DI)))"
+	}
+	return ""
 }
 
 // emitFwdDef is btf_dump_emit_fwd_def.
@@ -1043,9 +1276,17 @@ func (d *dumper) emitChain(v *declView, fname string, lvl int) {
 			d.str(" restrict")
 		case kindTypeTag:
 			d.emitMods(v)
-			d.str(" __attribute__((btf_type_tag(\"")
-			d.str(d.name(t.name))
-			d.str("\")))")
+			// A tag with the kind flag is an attribute of its own
+			// (libbpf 1.6): address_space(1) for BPF arena pointers.
+			if t.kflag() {
+				d.str(" __attribute__((")
+				d.str(d.name(t.name))
+				d.str("))")
+			} else {
+				d.str(" __attribute__((btf_type_tag(\"")
+				d.str(d.name(t.name))
+				d.str("\")))")
+			}
 		case kindArray:
 			_, _, nelems := d.spec.array(t)
 			// Qualifiers on arrays (a GCC quirk) are dropped.
@@ -1156,5 +1397,18 @@ func (d *dumper) resolveName(id uint32, m map[string]int) string {
 	return orig
 }
 
-func (d *dumper) typeName(id uint32) string  { return d.resolveName(id, d.typeNames) }
+func (d *dumper) typeName(id uint32) string { return d.resolveName(id, d.typeNames) }
+
+// printedName returns the name type id was written under (with its ___N
+// suffix), if it was written.
+func (d *dumper) printedName(id uint32) (string, bool) {
+	t := &d.types[id]
+	if t.name == 0 || !d.st[id].nameResolved {
+		return "", false
+	}
+	if c, ok := d.cached[id]; ok {
+		return c, true
+	}
+	return d.name(t.name), true
+}
 func (d *dumper) identName(id uint32) string { return d.resolveName(id, d.identNames) }

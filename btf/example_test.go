@@ -24,7 +24,8 @@ func ExampleWriteC() {
 		fmt.Println(err)
 		return
 	}
-	if err := btf.WriteC(context.Background(), os.Stdout, spec, nil); err != nil {
+	// Legacy: without bpftool v7.5's macros and kfunc block, for brevity.
+	if err := btf.WriteC(context.Background(), os.Stdout, spec, &btf.Options{Legacy: true}); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
@@ -71,13 +72,14 @@ func ExampleLoadKernel() {
 }
 
 // A BPF object compiled with `clang -target bpf -g` carries BTF too.
+// (Legacy, in bpftool v7.1's shape, keeps the example short.)
 func ExampleLoad() {
 	spec, err := btf.Load("../testdata/btf/c/arrays.o")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	if err := btf.WriteC(context.Background(), os.Stdout, spec, &btf.Options{Guard: "__ARRAYS_H__"}); err != nil {
+	if err := btf.WriteC(context.Background(), os.Stdout, spec, &btf.Options{Guard: "__ARRAYS_H__", Legacy: true}); err != nil {
 		fmt.Println(err)
 	}
 	// Output:

@@ -9,7 +9,9 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/khtool/kh/internal/decompress"
 )
@@ -38,6 +40,9 @@ var (
 	ErrNeedBase = errors.New("split BTF needs its base BTF")
 	// ErrBaseMismatch means split BTF does not fit the base it was given.
 	ErrBaseMismatch = errors.New("split BTF does not match its base BTF")
+	// ErrUnsupported means the data is BTF in a format newer than kh
+	// reads: another version, header fields or kinds it does not know.
+	ErrUnsupported = errors.New("unsupported BTF format")
 )
 
 // TypeID identifies a type within a Spec. ID 0 is void; a split Spec's
@@ -73,11 +78,13 @@ var kindNames = [numKinds]string{"UNKN", "INT", "PTR", "ARRAY", "STRUCT", "UNION
 	"VOLATILE", "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC", "FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64"}
 
 const (
-	btfMagic   = 0xeb9f
-	headerLen  = 24
-	maxStrOff  = 0x7fffffff
-	maxTypeID  = 1<<31 - 1
-	wordsInHdr = 3
+	btfMagic  = 0xeb9f
+	headerLen = 24
+	// layoutHeaderLen is the header with layout_off and layout_len.
+	layoutHeaderLen = 32
+	maxStrOff       = 0x7fffffff
+	maxTypeID       = 1<<31 - 1
+	wordsInHdr      = 3
 )
 
 // rtype is one decoded btf_type header. rest indexes the Spec's words at
@@ -89,9 +96,17 @@ type rtype struct {
 	rest uint32
 }
 
-func (t *rtype) kind() int   { return int(t.info>>24) & 0x1f }
-func (t *rtype) vlen() int   { return int(t.info & 0xffff) }
-func (t *rtype) kflag() bool { return t.info>>31 != 0 }
+func (t *rtype) kind() int { return infoKind(t.info) }
+func (t *rtype) vlen() int { return infoVlen(t.info) }
+
+// infoKind and infoVlen decode a btf_type info word: since Linux 7.1
+// (libbpf after v1.7, UAPI commit "Extend BTF UAPI vlen, kinds to use
+// unused bits") the kind has 7 bits (24-30) and vlen 24 (0-23); before,
+// 5 and 16, with the bits between unused and required to be zero, so
+// the wider decoding reads older BTF the same.
+func infoKind(info uint32) int { return int(info>>24) & 0x7f }
+func infoVlen(info uint32) int { return int(info & 0xffffff) }
+func (t *rtype) kflag() bool   { return t.info>>31 != 0 }
 
 // Spec is parsed BTF: types numbered from 1 (0 is void) and their names.
 // A split Spec (a kernel module's BTF) extends a base Spec (the kernel's):
@@ -333,17 +348,28 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 		return nil, fmt.Errorf("%w: bad magic %#04x", ErrNotBTF, binary.LittleEndian.Uint16(raw))
 	}
 	if v := raw[2]; v != 1 {
-		return nil, corrupt("unsupported BTF version %d", v)
+		return nil, fmt.Errorf("%w: BTF version %d (kh reads version 1)", ErrUnsupported, v)
+	}
+	if f := raw[3]; f != 0 {
+		return nil, fmt.Errorf("%w: BTF header flags %#x (version 1 defines none)", ErrUnsupported, f)
 	}
 	hdrLen := bo.Uint32(raw[4:])
-	typeOff, typeLen := bo.Uint32(raw[8:]), bo.Uint32(raw[12:])
-	strOff, strLen := bo.Uint32(raw[16:]), bo.Uint32(raw[20:])
 	if hdrLen < headerLen || uint64(hdrLen) > uint64(len(raw)) {
 		return nil, corrupt("header length %d out of range (data is %d bytes)", hdrLen, len(raw))
 	}
-	if bo == binary.BigEndian && hdrLen != headerLen {
-		return nil, corrupt("unsupported header length %d for big-endian BTF", hdrLen)
+	// The 32-byte header of Linux 7.1 adds the layout section (struct
+	// btf_layout per kind). A longer header is only understood if what
+	// follows is zero, as libbpf does.
+	var hdr [layoutHeaderLen]byte
+	copy(hdr[:], raw[:min(hdrLen, layoutHeaderLen)])
+	for i := uint32(layoutHeaderLen); i < hdrLen; i++ {
+		if raw[i] != 0 {
+			return nil, fmt.Errorf("%w: BTF header of %d bytes with data at byte %d (kh reads the 24-byte header and the 32-byte one with a layout section)", ErrUnsupported, hdrLen, i)
+		}
 	}
+	typeOff, typeLen := bo.Uint32(hdr[8:]), bo.Uint32(hdr[12:])
+	strOff, strLen := bo.Uint32(hdr[16:]), bo.Uint32(hdr[20:])
+	layoutOff, layoutLen := bo.Uint32(hdr[24:]), bo.Uint32(hdr[28:])
 	meta := uint64(len(raw)) - uint64(hdrLen)
 	if uint64(strOff)+uint64(strLen) > meta {
 		return nil, corrupt("string section (%d+%d) beyond the end of the data (%d bytes): truncated?", strOff, strLen, meta)
@@ -353,6 +379,17 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 	}
 	if typeOff%4 != 0 || typeLen%4 != 0 {
 		return nil, corrupt("type section (%d+%d) is not 4-byte aligned", typeOff, typeLen)
+	}
+	if layoutLen != 0 {
+		// The layout section sits between the types and the strings.
+		if layoutOff%4 != 0 || layoutLen%4 != 0 || uint64(layoutOff) < uint64(typeOff)+uint64(typeLen) ||
+			uint64(layoutOff)+uint64(layoutLen) > uint64(strOff) {
+			return nil, corrupt("layout section (%d+%d) is misaligned or not between the types (%d+%d) and the strings (%d)",
+				layoutOff, layoutLen, typeOff, typeLen, strOff)
+		}
+		if err := checkLayout(raw[hdrLen:][layoutOff:layoutOff+layoutLen], bo); err != nil {
+			return nil, err
+		}
 	}
 	body := raw[hdrLen:]
 	strSec := body[strOff : strOff+strLen]
@@ -366,7 +403,9 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 		if strSec[0] != 0 {
 			return nil, fmt.Errorf("%w: it looks like a module's (its string section does not start with an empty string)", ErrNeedBase)
 		}
-		s.strs = string(strSec)
+		// The data is not modified (Parse's contract, and loadFile's
+		// buffer is its own): the strings need no copy.
+		s.strs = unsafe.String(&strSec[0], len(strSec))
 	} else {
 		if strLen > 0 && strSec[strLen-1] != 0 {
 			return nil, corrupt("string section is not NUL-terminated")
@@ -410,11 +449,12 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 		}
 		sz, err := restWords(own[i+1])
 		if err != nil {
-			return nil, corrupt("type %d: %v", int(s.firstID)+n, err)
+			return nil, fmt.Errorf("%w: type %d has BTF kind %d; kh reads kinds 1 to %d (%s), those of Linux 7.1",
+				ErrUnsupported, int(s.firstID)+n, infoKind(own[i+1]), numKinds-1, kindNames[numKinds-1])
 		}
 		i += wordsInHdr
 		if sz > nw-i {
-			return nil, corrupt("type %d (%s): data runs past the end of the type section", int(s.firstID)+n, kindNames[own[i-2]>>24&0x1f])
+			return nil, corrupt("type %d (%s): data runs past the end of the type section", int(s.firstID)+n, kindName(infoKind(own[i-2])))
 		}
 		i += sz
 	}
@@ -452,8 +492,8 @@ func parseRaw(raw []byte, base *Spec) (*Spec, error) {
 // restWords returns how many 32-bit words of kind-specific data follow a
 // type header with the given info word.
 func restWords(info uint32) (int, error) {
-	vlen := int(info & 0xffff)
-	switch k := int(info>>24) & 0x1f; k {
+	vlen := infoVlen(info)
+	switch k := infoKind(info); k {
 	case kindFwd, kindConst, kindVolatile, kindRestrict, kindPtr, kindTypedef, kindFunc, kindFloat, kindTypeTag:
 		return 0, nil
 	case kindInt, kindVar, kindDeclTag:
@@ -465,8 +505,44 @@ func restWords(info uint32) (int, error) {
 	case kindStruct, kindUnion, kindDatasec, kindEnum64:
 		return 3 * vlen, nil
 	default:
-		return 0, fmt.Errorf("unknown kind %d", k)
+		return 0, fmt.Errorf("%w %d", errUnknownKind, k)
 	}
+}
+
+// kindLayout is the size of the data after a btf_type of each kind: a
+// fixed part and one per vlen element (struct btf_layout's info_sz and
+// elem_sz).
+var kindLayout = [numKinds][2]uint8{
+	kindInt: {4, 0}, kindArray: {12, 0}, kindStruct: {0, 12}, kindUnion: {0, 12}, kindEnum: {0, 8},
+	kindFuncProto: {0, 8}, kindVar: {4, 0}, kindDatasec: {0, 12}, kindDeclTag: {4, 0}, kindEnum64: {0, 12},
+}
+
+// checkLayout checks the layout section of Linux 7.1's BTF (4 bytes per
+// kind: info_sz, elem_sz, flags): every kind kh knows must be laid out
+// as kh reads it. A kind kh does not know is refused where a type uses it.
+func checkLayout(sec []byte, bo binary.ByteOrder) error {
+	for k := 1; k < numKinds && 4*k+4 <= len(sec); k++ {
+		l := sec[4*k:]
+		if l[0] != kindLayout[k][0] || l[1] != kindLayout[k][1] {
+			return fmt.Errorf("%w: the layout section gives kind %s %d+%d bytes per type and element, kh reads %d+%d",
+				ErrUnsupported, kindNames[k], l[0], l[1], kindLayout[k][0], kindLayout[k][1])
+		}
+		if f := bo.Uint16(l[2:]); f != 0 {
+			return fmt.Errorf("%w: the layout section gives kind %s flags %#x (none are defined)", ErrUnsupported, kindNames[k], f)
+		}
+	}
+	return nil
+}
+
+// errUnknownKind is a kind newer than kh knows (BTF_KIND_ENUM64, 19, is
+// the last one in Linux 7.1).
+var errUnknownKind = errors.New("unknown BTF kind")
+
+func kindName(k int) string {
+	if k >= 0 && k < numKinds {
+		return kindNames[k]
+	}
+	return "kind " + strconv.Itoa(k)
 }
 
 // Accessors for the kind-specific data of type t.

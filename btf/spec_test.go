@@ -70,9 +70,9 @@ func TestParseErrors(t *testing.T) {
 		{"truncated ELF", exeData[:100], ErrCorrupt},
 		{"header only", good[:10], ErrCorrupt},
 		{"truncated", good[:len(good)-10], ErrCorrupt},
-		{"version 2", withVersion(2), ErrCorrupt},
+		{"version 2", withVersion(2), ErrUnsupported},
 		{"reference loop", loop.bytes(binary.LittleEndian), ErrCorrupt},
-		{"unknown kind", unknownKind.bytes(binary.LittleEndian), ErrCorrupt},
+		{"unknown kind", unknownKind.bytes(binary.LittleEndian), ErrUnsupported},
 		{"member is a function", memberFunc.bytes(binary.LittleEndian), ErrCorrupt},
 		{"dangling reference", badRef.bytes(binary.LittleEndian), ErrNeedBase},
 		{"name out of range", badName.bytes(binary.LittleEndian), ErrCorrupt},
@@ -161,9 +161,16 @@ func TestSplitOnTinyBase(t *testing.T) {
 		t.Fatalf("FirstID %d NumTypes %d, base has %d", split.FirstID(), split.NumTypes(), base.NumTypes())
 	}
 	want := "struct added {\n\tint x;\n};\n\ntypedef struct added added_t;\n\n"
-	got := string(cHeader(t, split, &Options{SplitOnly: true, Guard: "__ADDED_H__"}))
+	got := string(cHeader(t, split, &Options{SplitOnly: true, Guard: "__ADDED_H__", Legacy: true}))
 	if !strings.Contains(got, "#define __ADDED_H__\n") || !strings.Contains(got, "#endif\n\n"+want+"#ifndef") {
-		t.Errorf("SplitOnly header:\n%s\nwant body:\n%s", got, want)
+		t.Errorf("SplitOnly Legacy header:\n%s\nwant body:\n%s", got, want)
+	}
+	for _, o := range []Options{{}, {Unsorted: true}} {
+		o.SplitOnly, o.Guard = true, "__ADDED_H__"
+		got := string(cHeader(t, split, &o))
+		if !strings.Contains(got, macroBlocks+want+"\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n#endif\n\n#ifndef") {
+			t.Errorf("SplitOnly header (%+v):\n%s\nwant body:\n%s", o, got, want)
+		}
 	}
 }
 
@@ -176,13 +183,16 @@ func typeIDByName(s *Spec, name string) (uint32, error) {
 	return 0, errors.New("no type " + name)
 }
 
-// TestSplitOnly checks that the full header for split BTF is the base's
+// TestSplitOnly checks that the full header for split BTF in BTF ID
+// order and without bpftool v7.5's additions (Legacy) is the base's
 // header with the SplitOnly body appended, for the x86_64 test kernel's
-// kheaders.ko and the khtest module.
+// kheaders.ko and the khtest module. (Sorted, the base's types and the
+// module's interleave; the truth test compiles those headers.)
 func TestSplitOnly(t *testing.T) {
 	dir := testkernel(t, "x86_64")
 	base := mustLoad(t, filepath.Join(dir, "vmlinux.btf"), nil)
-	baseH := cHeader(t, base, nil)
+	legacy := &Options{Legacy: true}
+	baseH := cHeader(t, base, legacy)
 	body := func(h []byte, guard string) string {
 		s := string(h)
 		head := "#ifndef " + guard + "\n#define " + guard + "\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n"
@@ -194,8 +204,8 @@ func TestSplitOnly(t *testing.T) {
 	}
 	for _, f := range []string{testdata("khtest.btf"), filepath.Join(dir, "kheaders.ko")} {
 		split := mustLoad(t, f, base)
-		full := cHeader(t, split, nil)
-		only := cHeader(t, split, &Options{SplitOnly: true, Guard: GuardFor("khtest")})
+		full := cHeader(t, split, legacy)
+		only := cHeader(t, split, &Options{SplitOnly: true, Guard: GuardFor("khtest"), Legacy: true})
 		if got, want := body(baseH, DefaultGuard)+body(only, "__KHTEST_H__"), body(full, DefaultGuard); got != want {
 			t.Errorf("%s: base body + split body (%d bytes) != full body (%d bytes)", f, len(got), len(want))
 		}
@@ -274,11 +284,12 @@ func TestCompressedAndFromTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameText(t, "gzip", cHeader(t, s, nil), want)
+	unsorted := &Options{Unsorted: true, libbpfBugs: true}
+	sameText(t, "gzip", cHeader(t, s, unsorted), want)
 	if s, err = FromTypes(enumTypes()); err != nil {
 		t.Fatal(err)
 	}
-	sameText(t, "FromTypes", cHeader(t, s, nil), want)
+	sameText(t, "FromTypes", cHeader(t, s, unsorted), want)
 	if !bytes.Equal(s.RawBTF(), raw) {
 		t.Error("RawBTF differs from the marshalled types")
 	}

@@ -17,8 +17,11 @@ import (
 )
 
 // btfTreeVersion changes whenever what goes into a BTF tree changes, so
-// trees made by an older kh are not reused.
-const btfTreeVersion = "kh btf tree 1"
+// trees made by an older kh are not reused. It is part of both the
+// tree's digest and its hint key. 2: vmlinux.h as bpftool v7.7.0 writes
+// it (sorted, kfunc prototypes, mode(byte) on 1-byte enums); 1 was
+// bpftool v7.1.0's, with wrong sizes for structs holding 1-byte enums.
+const btfTreeVersion = "kh btf tree 2"
 
 // kconfigHeaderNone is kconfig.h when the kernel's configuration cannot
 // be found.

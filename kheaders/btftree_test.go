@@ -6,12 +6,11 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	tk "github.com/khtool/kh/internal/testkernel"
+	"github.com/khtool/kh/btf"
 )
 
 func gzipBytes(t *testing.T, data []byte) []byte {
@@ -60,13 +59,18 @@ func TestFetchBTFTree(t *testing.T) {
 		t.Fatalf("--require kheaders: err = %v", err)
 	}
 
-	bpftool := tk.NeedTool(t, "bpftool")
-	want, err := exec.Command(bpftool, "btf", "dump", "file", filepath.Join(dir, "vmlinux.btf"), "format", "c").Output()
+	// The header is btf.WriteC's, which package btf checks against
+	// bpftool v7.7.0 and against the BTF itself.
+	spec, err := btf.Load(filepath.Join(dir, "vmlinux.btf"))
 	if err != nil {
-		t.Fatalf("bpftool: %v", err)
+		t.Fatal(err)
 	}
-	if got := readFile(t, filepath.Join(tree.Path, BTFHeader)); !bytes.Equal(got, want) {
-		t.Fatalf("vmlinux.h (%d bytes) differs from bpftool's (%d bytes)", len(got), len(want))
+	var want bytes.Buffer
+	if err := btf.WriteC(context.Background(), &want, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(tree.Path, BTFHeader)); !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("vmlinux.h (%d bytes) differs from btf.WriteC's (%d bytes)", len(got), want.Len())
 	}
 }
 

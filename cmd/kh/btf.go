@@ -19,7 +19,7 @@ import (
 func (a *app) btfCmd() *cobra.Command {
 	var (
 		from, base, module, outFile, guard, format string
-		splitOnly                                  bool
+		splitOnly, unsorted, legacy                bool
 		remote                                     remoteFlags
 	)
 	cmd := &cobra.Command{
@@ -27,7 +27,14 @@ func (a *app) btfCmd() *cobra.Command {
 		Short: "Write vmlinux.h (C types for CO-RE BPF programs) from the kernel's BTF",
 		Long: `btf writes the C header that CO-RE BPF programs include as vmlinux.h,
 generated from BTF type information, byte for byte what
-'bpftool btf dump file FILE format c' prints (bpftool v7.1.0, libbpf 1.1).
+'bpftool btf dump file FILE format c' prints (bpftool v7.7.0, libbpf 1.7):
+types sorted by kind and name, the __ksym, __weak and __bpf_fastcall macros
+and the kfunc prototypes. One difference: bpftool v7.5.0 to v7.7.0 drop the
+type that sorts first (an anonymous enum on real kernels); kh writes every
+type. --unsorted writes the types in BTF ID order, as 'format c unsorted'.
+--bpftool-v7.1 writes the shape of bpftool v7.1.0 to v7.4.0 (ID order, no
+macros, no kfuncs), still with mode(byte) on 1-byte enums: Debian 12's
+bpftool v7.1.0 omits it and so gets struct sizes wrong on modern kernels.
 
 By default it reads the running kernel's BTF (` + btf.KernelPath + `).
 --from reads raw BTF or an ELF file with a .BTF section (vmlinux, a kernel
@@ -44,7 +51,8 @@ the file atomically.`,
   kh btf -O vmlinux.h
   kh btf --from /boot/vmlinux-6.1.0 -O vmlinux.h
   kh btf --module nf_tables -O nf_tables.h
-  kh btf --from mod.ko --base vmlinux.btf --split-only --guard __MOD_H__`,
+  kh btf --from mod.ko --base vmlinux.btf --split-only --guard __MOD_H__
+  kh btf --unsorted -O vmlinux.h`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(format); err != nil {
@@ -52,6 +60,9 @@ the file atomically.`,
 			}
 			if format == "json" && outFile == "" {
 				return usagef("-o json reports on the file written with -O; the header itself goes to stdout without -O")
+			}
+			if unsorted && legacy {
+				return usagef("--unsorted and --bpftool-v7.1 are exclusive (v7.1's order is unsorted)")
 			}
 			if from != "" && module != "" {
 				return usagef("--from and --module are exclusive")
@@ -132,7 +143,7 @@ the file atomically.`,
 				}
 				guard = btf.GuardFor(name)
 			}
-			opts := &btf.Options{Guard: guard, SplitOnly: splitOnly}
+			opts := &btf.Options{Guard: guard, SplitOnly: splitOnly, Unsorted: unsorted, Legacy: legacy}
 			header, err := btf.AppendC(cmd.Context(), nil, spec, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", src, err)
@@ -166,6 +177,8 @@ the file atomically.`,
 	f.StringVar(&base, "base", "", "base BTF `FILE` for split BTF given with --from or --module (default for --module: "+btf.KernelPath+")")
 	f.StringVar(&module, "module", "", "read the split BTF of loaded module `NAME` from "+btf.ModulePath("NAME"))
 	f.BoolVar(&splitOnly, "split-only", false, "for split BTF, write only the module's own declarations")
+	f.BoolVar(&unsorted, "unsorted", false, "write the types in BTF ID order (bpftool's 'format c unsorted')")
+	f.BoolVar(&legacy, "bpftool-v7.1", false, "write bpftool v7.1.0's shape: ID order, no __ksym/__weak/__bpf_fastcall macros, no kfunc prototypes")
 	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
 	remote.add(cmd, true)
 	outputFlag(cmd, &format)

@@ -28,16 +28,40 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
+// TestBtfFrom checks kh btf --from against bpftool v7.7.0's output
+// stored in testdata (format c unsorted), and the default order against
+// the library's.
 func TestBtfFrom(t *testing.T) {
 	want := readFile(t, btfTestdata("c", "arrays.h"))
-	out, errOut, code := kh(t, "btf", "--from", btfTestdata("c", "arrays.o"))
+	out, errOut, code := kh(t, "btf", "--from", btfTestdata("c", "arrays.o"), "--unsorted")
 	if code != 0 || out != want || errOut != "" {
 		t.Fatalf("exit %d, stderr %q, stdout equal to bpftool's: %v", code, errOut, out == want)
 	}
+	spec, err := btf.Load(btfTestdata("c", "arrays.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct {
+		flag string
+		opts btf.Options
+	}{{"", btf.Options{}}, {"--bpftool-v7.1", btf.Options{Legacy: true}}} {
+		var lib bytes.Buffer
+		if err := btf.WriteC(context.Background(), &lib, spec, &o.opts); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"btf", "--from", btfTestdata("c", "arrays.o")}
+		if o.flag != "" {
+			args = append(args, o.flag)
+		}
+		if out, errOut, code := kh(t, args...); code != 0 || out != lib.String() {
+			t.Fatalf("kh btf %s: exit %d, stderr %q, stdout equal to WriteC's: %v", o.flag, code, errOut, out == lib.String())
+		}
+	}
+	want = readFile(t, btfTestdata("c", "arrays.h"))
 
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "vmlinux.h")
-	out, errOut, code = kh(t, "btf", "--from", btfTestdata("c", "arrays.o"), "-O", dst, "-o", "json")
+	out, errOut, code = kh(t, "btf", "--from", btfTestdata("c", "arrays.o"), "--unsorted", "-O", dst, "-o", "json")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -60,10 +84,27 @@ func TestBtfSplit(t *testing.T) {
 	vmlinux := tk.File(t, "x86_64", "vmlinux.btf")
 	want := readFile(t, btfTestdata("khtest.h"))
 	for _, f := range []string{"khtest.btf", "khtest.ko"} {
-		out, errOut, code := kh(t, "btf", "--from", btfTestdata(f), "--base", vmlinux)
+		out, errOut, code := kh(t, "btf", "--from", btfTestdata(f), "--base", vmlinux, "--unsorted")
 		if code != 0 || out != want {
 			t.Fatalf("%s: exit %d, stderr %q, stdout equal to bpftool's: %v", f, code, errOut, out == want)
 		}
+	}
+	// Sorted (the default) as the library writes it, which package btf
+	// checks against bpftool v7.7.0.
+	base, err := btf.Load(vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := btf.LoadSplit(btfTestdata("khtest.ko"), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lib bytes.Buffer
+	if err := btf.WriteC(context.Background(), &lib, split, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := kh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux); code != 0 || out != lib.String() {
+		t.Fatalf("sorted: exit %d, stderr %q, stdout equal to WriteC's: %v", code, errOut, out == lib.String())
 	}
 	out, errOut, code := kh(t, "btf", "--from", btfTestdata("khtest.ko"), "--base", vmlinux, "--split-only")
 	if code != 0 || !strings.HasPrefix(out, "#ifndef __KHTEST_H__\n") || !strings.Contains(out, "\nstruct khtest_node {\n") ||
@@ -125,6 +166,7 @@ func TestBtfErrors(t *testing.T) {
 		{"from and module", []string{"--from", text, "--module", "x"}, 2, "exclusive"},
 		{"base alone", []string{"--base", text}, 2, "--base"},
 		{"split-only without split", []string{"--split-only"}, 2, "--split-only"},
+		{"unsorted and v7.1", []string{"--unsorted", "--bpftool-v7.1"}, 2, "exclusive"},
 		{"json without file", []string{"-o", "json"}, 2, "-o json"},
 		{"bad format", []string{"-o", "yaml"}, 2, "output format"},
 		{"argument", []string{"extra"}, 2, "takes no arguments"},

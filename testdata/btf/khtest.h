@@ -5,6 +5,22 @@
 #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
 #endif
 
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+#ifndef __bpf_fastcall
+#if __has_attribute(bpf_fastcall)
+#define __bpf_fastcall __attribute__((bpf_fastcall))
+#else
+#define __bpf_fastcall
+#endif
+#endif
+
 typedef long long int __s64;
 
 typedef long long unsigned int __u64;
@@ -30032,7 +30048,7 @@ enum netfs_io_source {
 	NETFS_DOWNLOAD_FROM_SERVER = 1,
 	NETFS_READ_FROM_CACHE = 2,
 	NETFS_INVALID_READ = 3,
-};
+} __attribute__((mode(byte)));
 
 typedef void (*netfs_io_terminated_t)(void *, ssize_t, bool);
 
@@ -30103,7 +30119,7 @@ enum netfs_io_origin {
 	NETFS_READAHEAD = 0,
 	NETFS_READPAGE = 1,
 	NETFS_READ_FOR_WRITE = 2,
-};
+} __attribute__((mode(byte)));
 
 struct netfs_io_request {
 	struct work_struct work;
@@ -30135,7 +30151,7 @@ enum netfs_rreq_trace {
 	netfs_rreq_trace_resubmit = 4,
 	netfs_rreq_trace_unlock = 5,
 	netfs_rreq_trace_unmark = 6,
-};
+} __attribute__((mode(byte)));
 
 enum netfs_sreq_trace {
 	netfs_sreq_trace_download_instead = 0,
@@ -30147,7 +30163,7 @@ enum netfs_sreq_trace {
 	netfs_sreq_trace_write = 6,
 	netfs_sreq_trace_write_skip = 7,
 	netfs_sreq_trace_write_term = 8,
-};
+} __attribute__((mode(byte)));
 
 enum netfs_rreq_ref_trace {
 	netfs_rreq_trace_get_hold = 0,
@@ -30159,7 +30175,7 @@ enum netfs_rreq_ref_trace {
 	netfs_rreq_trace_put_subreq = 6,
 	netfs_rreq_trace_put_zero_len = 7,
 	netfs_rreq_trace_new = 8,
-};
+} __attribute__((mode(byte)));
 
 enum netfs_sreq_ref_trace {
 	netfs_sreq_trace_get_copy_to_cache = 0,
@@ -30171,7 +30187,7 @@ enum netfs_sreq_ref_trace {
 	netfs_sreq_trace_put_merged = 6,
 	netfs_sreq_trace_put_no_copy = 7,
 	netfs_sreq_trace_put_terminated = 8,
-};
+} __attribute__((mode(byte)));
 
 struct p9_qid {
 	u8 type;
@@ -30313,7 +30329,7 @@ enum fscache_cookie_state {
 	FSCACHE_COOKIE_STATE_WITHDRAWING = 7,
 	FSCACHE_COOKIE_STATE_RELINQUISHING = 8,
 	FSCACHE_COOKIE_STATE_DROPPED = 9,
-};
+} __attribute__((mode(byte)));
 
 struct fscache_cache;
 
@@ -49111,7 +49127,7 @@ enum netfs_read_trace {
 	netfs_read_trace_readahead = 1,
 	netfs_read_trace_readpage = 2,
 	netfs_read_trace_write_begin = 3,
-};
+} __attribute__((mode(byte)));
 
 enum netfs_failure {
 	netfs_fail_check_write_begin = 0,
@@ -49119,7 +49135,7 @@ enum netfs_failure {
 	netfs_fail_read = 2,
 	netfs_fail_short_read = 3,
 	netfs_fail_prepare_write = 4,
-};
+} __attribute__((mode(byte)));
 
 struct trace_event_raw_netfs_read {
 	struct trace_entry ent;
@@ -54253,7 +54269,7 @@ enum p9_fid_reftype {
 	P9_FID_REF_GET = 1,
 	P9_FID_REF_PUT = 2,
 	P9_FID_REF_DESTROY = 3,
-};
+} __attribute__((mode(byte)));
 
 struct trace_event_raw_9p_client_req {
 	struct trace_entry ent;
@@ -54618,6 +54634,11 @@ struct khtest_state_cap {
 typedef struct khtest_node khtest_node_t;
 
 typedef int (*khtest_fn)(khtest_node_t *, struct khtest_state_cap *);
+
+
+/* BPF kfuncs */
+#ifndef BPF_NO_KFUNC_PROTOTYPES
+#endif
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop

@@ -5,6 +5,22 @@
 #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
 #endif
 
+#ifndef __ksym
+#define __ksym __attribute__((section(".ksyms")))
+#endif
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+#ifndef __bpf_fastcall
+#if __has_attribute(bpf_fastcall)
+#define __bpf_fastcall __attribute__((bpf_fastcall))
+#else
+#define __bpf_fastcall
+#endif
+#endif
+
 enum big_u32 {
 	U_MAX = 4294967295,
 	U_MID = 2147483648,
@@ -31,7 +47,7 @@ enum neg64 {
 
 enum tiny {
 	T_A = 255,
-};
+} __attribute__((mode(byte)));
 
 enum short_e {
 	SH_A = -300,
@@ -46,7 +62,7 @@ enum clash1 {
 
 enum clash2 {
 	CLASH___2 = 3ULL,
-};
+} __attribute__((mode(word)));
 
 enum {
 	TOP_A = 1,
@@ -78,6 +94,11 @@ struct enum_user {
 	enum empty32 e;
 	enum empty64___2 *f;
 };
+
+
+/* BPF kfuncs */
+#ifndef BPF_NO_KFUNC_PROTOTYPES
+#endif
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
