@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -372,4 +373,50 @@ func TestArchiveNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSymlinkSpeedRatio prints, when KH_RATIO=1 is set, the best-of-N
+// times of Extract and of `tar -xJf` on the 100,000-symlink archive of
+// TestManySymlinks, both into fresh directories in /dev/shm, interleaved
+// in one run, and their ratio (issue 12, F4). It asserts nothing about
+// speed. KH_ROUNDS sets N (default 5).
+func TestSymlinkSpeedRatio(t *testing.T) {
+	if os.Getenv("KH_RATIO") == "" {
+		t.Skip("set KH_RATIO=1 to time Extract against tar -xJf on 100,000 symlinks")
+	}
+	tarTool := tk.NeedTool(t, "tar")
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("KH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	archive := xzTool(t, makeTar(t, symlinkChain(100000)), "-0")
+	file := filepath.Join(t.TempDir(), "symlinks.tar.xz")
+	if err := os.WriteFile(file, archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	best := map[string]time.Duration{}
+	for range rounds {
+		for _, name := range []string{"tar -xJf", "kh"} {
+			dir, err := os.MkdirTemp("/dev/shm", "kh-ratio-")
+			if err != nil {
+				t.Skip("no /dev/shm")
+			}
+			start := time.Now()
+			if name == "kh" {
+				_, err = Extract(context.Background(), archive, dir, DefaultLimits())
+			} else {
+				err = exec.Command(tarTool, "-xJf", file, "-C", dir).Run()
+			}
+			took := time.Since(start)
+			removeTree(dir)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if best[name] == 0 || took < best[name] {
+				best[name] = took
+			}
+		}
+	}
+	t.Logf("100,000 symlinks, best of %d: kh %v, tar -xJf %v: kh/tar = %.2fx", rounds,
+		best["kh"].Round(time.Millisecond), best["tar -xJf"].Round(time.Millisecond), float64(best["kh"])/float64(best["tar -xJf"]))
 }
