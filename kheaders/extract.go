@@ -80,7 +80,10 @@ func badEntry(name string, format string, args ...any) error {
 // Extract treats the archive as hostile: it refuses path traversal,
 // absolute names, symlinks whose target leaves the tree, entries that go
 // through a symlink or a file, hard links, devices, FIFOs, duplicate
-// entries, oversized names, and anything beyond lim. Files are created
+// entries, oversized names, sparse files, PAX global headers that set
+// names or sizes, names with control characters, ManifestName at the
+// root, and anything beyond lim. It stops with ctx.Err() soon after ctx
+// ends, in decoding as in creating files. Files are created
 // read-only (0444, or 0555 when the archive marks them executable; never
 // setuid or setgid), directories end up 0555, and symlinks are created
 // last, so nothing is ever written through one.
