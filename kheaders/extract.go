@@ -149,6 +149,8 @@ type extractor struct {
 	total    int64
 	stats    Stats
 	buf      []byte
+
+	noOpenat2 bool // openat2 is not available: open directories a component at a time
 }
 
 func newExtractor(root int, rootPath string, lim Limits) *extractor {
@@ -433,7 +435,8 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 
 // parentDir returns a descriptor for directory dir (relative to the
 // root), creating missing directories, and refuses paths that would go
-// through a file or a symlink.
+// through a file or a symlink. Directories it creates count as entries
+// against Limits.MaxEntries, as if the archive listed them.
 func (x *extractor) parentDir(entry, dir string) (int, error) {
 	if dir == "" {
 		return x.root, nil
@@ -441,33 +444,103 @@ func (x *extractor) parentDir(entry, dir string) (int, error) {
 	if fd, ok := x.dirs.get(dir); ok {
 		return fd, nil
 	}
-	// Walk down from the deepest ancestor we know.
-	comps := strings.Split(dir, "/")
-	fd := x.root
-	for i := range comps {
-		p := strings.Join(comps[:i+1], "/")
-		switch x.names[p] {
+	// Find the deepest ancestor (dir itself included) that exists. A
+	// name is recorded only once its parent is known to be a directory,
+	// so every ancestor of a directory is one: no walk from the top.
+	end := len(dir)
+	for end > 0 {
+		k := x.names[dir[:end]]
+		if k == kindDir || k == kindImplicitDir {
+			break
+		}
+		switch k {
 		case kindFile:
-			return -1, badEntry(entry, "%s is a file, not a directory", p)
+			return -1, badEntry(entry, "%s is a file, not a directory", dir[:end])
 		case kindSymlink:
-			return -1, badEntry(entry, "path goes through the symlink %s", p)
-		case 0:
-			if err := unix.Mkdirat(fd, comps[i], 0o755); err != nil {
-				return -1, x.fsErr(p, "create directory", err)
-			}
-			x.names[p] = kindImplicitDir
-			x.stats.Dirs++
+			return -1, badEntry(entry, "path goes through the symlink %s", dir[:end])
 		}
-		next, ok := x.dirs.get(p)
+		end = max(strings.LastIndexByte(dir[:end], '/'), 0)
+	}
+	fd := x.root
+	if end > 0 {
+		var err error
+		if fd, err = x.openDir(dir[:end]); err != nil {
+			return -1, err
+		}
+	}
+	// Create what is missing below it, one level at a time.
+	for end < len(dir) {
+		next := len(dir)
+		if i := strings.IndexByte(dir[end+1:], '/'); i >= 0 {
+			next = end + 1 + i
+		}
+		start := end + 1
+		if end == 0 {
+			start = 0
+		}
+		p, comp := dir[:next], dir[start:next]
+		if x.entries++; x.entries > x.lim.MaxEntries {
+			return -1, &ArchiveError{Err: fmt.Errorf("more than %d entries", x.lim.MaxEntries)}
+		}
+		if err := unix.Mkdirat(fd, comp, 0o755); err != nil {
+			return -1, x.fsErr(p, "create directory", err)
+		}
+		x.names[p] = kindImplicitDir
+		x.stats.Dirs++
+		nfd, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, x.fsErr(p, "open directory", err)
+		}
+		x.dirs.put(p, nfd)
+		fd, end = nfd, next
+	}
+	return fd, nil
+}
+
+// openDir returns a descriptor, kept in x.dirs, for the directory p
+// (relative to the root), which exists: with openat2 in one step that
+// follows no symlink and stays beneath the root (the tree has no
+// symlinks before finish, this is a second guard), else one component
+// at a time, each opened with O_NOFOLLOW.
+func (x *extractor) openDir(p string) (int, error) {
+	if fd, ok := x.dirs.get(p); ok {
+		return fd, nil
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if !x.noOpenat2 {
+		fd, err := unix.Openat2(x.root, p, &unix.OpenHow{
+			Flags:   flags,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+		})
+		switch {
+		case err == nil:
+			x.dirs.put(p, fd)
+			return fd, nil
+		case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM):
+			x.noOpenat2 = true // Linux before 5.6, or a seccomp filter that refuses it
+		default:
+			return -1, x.fsErr(p, "open directory", err)
+		}
+	}
+	fd := x.root
+	for end := 0; end < len(p); {
+		next := len(p)
+		if i := strings.IndexByte(p[end+1:], '/'); i >= 0 {
+			next = end + 1 + i
+		}
+		start := end + 1
+		if end == 0 {
+			start = 0
+		}
+		nfd, ok := x.dirs.get(p[:next])
 		if !ok {
-			nfd, err := unix.Openat(fd, comps[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return -1, x.fsErr(p, "open directory", err)
+			var err error
+			if nfd, err = unix.Openat(fd, p[start:next], flags, 0); err != nil {
+				return -1, x.fsErr(p[:next], "open directory", err)
 			}
-			x.dirs.put(p, nfd)
-			next = nfd
+			x.dirs.put(p[:next], nfd)
 		}
-		fd = next
+		fd, end = nfd, next
 	}
 	return fd, nil
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	tk "github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/xz"
 )
@@ -419,4 +421,57 @@ func TestSymlinkSpeedRatio(t *testing.T) {
 	}
 	t.Logf("100,000 symlinks, best of %d: kh %v, tar -xJf %v: kh/tar = %.2fx", rounds,
 		best["kh"].Round(time.Millisecond), best["tar -xJf"].Round(time.Millisecond), float64(best["kh"])/float64(best["tar -xJf"]))
+}
+
+// TestImplicitDirsCount: directories that kh creates for an entry whose
+// parents the archive does not list count against MaxEntries, as if it
+// listed them; before, one entry 64 levels deep made 64 directories
+// and 200,000 such entries 12.8 million.
+func TestImplicitDirsCount(t *testing.T) {
+	lim := DefaultLimits()
+	lim.MaxEntries = len(minimalTree()) + 3 // the file and its 3 new directories make 4
+	_, _, _, err := extractInSandbox(t, makeArchive(t, append(minimalTree(), file("include/a/b/c/d.h", "x"))), lim)
+	var ae *ArchiveError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), fmt.Sprintf("more than %d entries", lim.MaxEntries)) {
+		t.Fatalf("err = %v, want more than %d entries", err, lim.MaxEntries)
+	}
+	lim.MaxEntries++
+	if _, _, _, err := extractInSandbox(t, makeArchive(t, append(minimalTree(), file("include/a/b/c/d.h", "x"))), lim); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenDirFallback extracts a tree whose entries return to more
+// directories than the descriptor cache holds, with openat2 and with
+// the component-at-a-time walk kh uses where openat2 is missing (Linux
+// before 5.6): both give the same tree.
+func TestOpenDirFallback(t *testing.T) {
+	entries := minimalTree()
+	for i := range 3 * dirCacheSize {
+		entries = append(entries, file(fmt.Sprintf("include/d%03d/e/f/g%03d.h", i%(dirCacheSize+7), i), "x"))
+	}
+	data := makeTar(t, entries)
+	var listings []string
+	for _, fallback := range []bool{false, true} {
+		dir := t.TempDir()
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := newExtractor(fd, dir, DefaultLimits())
+		x.noOpenat2 = fallback
+		err = x.run(context.Background(), bytes.NewReader(data))
+		x.close()
+		if err != nil {
+			t.Fatalf("fallback %v: %v", fallback, err)
+		}
+		listings = append(listings, treeListing(t, dir))
+		makeWritable(dir)
+	}
+	if listings[0] != listings[1] {
+		t.Fatalf("the trees differ: %s", firstDiff(listings[0], listings[1]))
+	}
+	if n := strings.Count(listings[0], "\n") + 1; n < 3*dirCacheSize {
+		t.Fatalf("only %d names extracted", n)
+	}
 }
