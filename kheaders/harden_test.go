@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,21 +69,22 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // TestExtractCancelManyBlocks (issue 12, F3): a valid 64 MiB archive in
 // 16,384 xz blocks of 4 KiB (the most the block cap allows), cancelled
 // 50 ms into Extract, returns context.Canceled at once. The 2 s bound is
-// a hang guard: the cancelled Extract takes milliseconds. (This passes
+// a hang guard, from the cancellation: the cancelled Extract returns in
+// milliseconds. (This passes
 // before the fix too: the old decoder also returned after each block;
 // what did not return was a stream of tiny blocks, TestTinyBlocks.)
 func TestExtractCancelManyBlocks(t *testing.T) {
 	archive := xzTool(t, zeroTree(t, 64<<20), "-0", "--block-size=4KiB")
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
+	var cancelled atomic.Int64
+	time.AfterFunc(50*time.Millisecond, func() { cancelled.Store(time.Now().UnixNano()); cancel() })
 	_, err := Extract(ctx, archive, t.TempDir(), DefaultLimits())
-	took := time.Since(start)
+	took := time.Since(time.Unix(0, cancelled.Load()))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Extract: %v, want context.Canceled", err)
 	}
 	if took > 2*time.Second {
-		t.Fatalf("Extract returned %v after it started, more than 1.9 s after the cancellation", took.Round(time.Millisecond))
+		t.Fatalf("Extract returned %v after the cancellation", took.Round(time.Millisecond))
 	}
 }
 
@@ -98,6 +100,38 @@ func TestTinyBlocks(t *testing.T) {
 	if !errors.As(err, &ae) || !errors.Is(err, xz.ErrLimit) || !strings.Contains(err.Error(), "at most one block per 4 KiB") {
 		t.Fatalf("err = %v, want a bad archive error for too many blocks", err)
 	}
+}
+
+// cpuBudget returns a context that is cancelled, failing the test, once
+// the process has used d of CPU time (user and system, all threads) from
+// now: a hang guard that a loaded machine does not trip.
+func cpuBudget(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	used := func() time.Duration {
+		var u syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	}
+	start := used()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if used()-start > d {
+					t.Errorf("more than %v of CPU time", d)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // endless is a reader of zeros that counts its reads.
@@ -156,35 +190,22 @@ func symlinkChain(n int) []tarEntry {
 // through a chain of 38, extract and all resolve into the tree. Each
 // symlink is resolved once: before the fix every hop scanned the list of
 // all symlinks, 100,000 x 38 x 100,000 steps (about 4 minutes; 40,000
-// took 41 s). The one-minute bound is a hang guard; the extraction takes
-// about a second.
+// took 41 s). A minute of CPU time (cpuBudget) is a hang guard, which a
+// loaded machine does not bring closer; the extraction takes about a
+// second.
 func TestManySymlinks(t *testing.T) {
 	const n = 100000
 	archive := xzTool(t, makeTar(t, symlinkChain(n)), "-0")
 	stage := t.TempDir()
 	t.Cleanup(func() { makeWritable(stage) })
-	type result struct {
-		st  Stats
-		err error
-	}
-	done := make(chan result, 1)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := cpuBudget(t, time.Minute)
 	defer cancel()
-	go func() {
-		st, err := Extract(ctx, archive, stage, DefaultLimits())
-		done <- result{st, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("100,000 symlinks not extracted after a minute: the symlink check is not linear")
+	st, err := Extract(ctx, archive, stage, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.st.Symlinks != n {
-		t.Fatalf("%d symlinks, want %d", r.st.Symlinks, n)
+	if st.Symlinks != n {
+		t.Fatalf("%d symlinks, want %d", st.Symlinks, n)
 	}
 	if b, err := os.ReadFile(filepath.Join(stage, "s/a099961/linux/kconfig.h")); err != nil || !strings.Contains(string(b), "KCONFIG") {
 		t.Fatalf("s/a099961/linux/kconfig.h: %q, %v", b, err)

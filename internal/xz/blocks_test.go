@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,19 +28,20 @@ func runBlocks(n int) ([]byte, []byte) {
 	return writeXZ(checkCRC32, blocks, -1), plain
 }
 
-// TestManyBlocksLinear decodes a stream of 131,072 blocks of 4 KiB (512
-// MiB of output from 5 MB of input; the most blocks the cap allows for
+// TestManyBlocksLinear decodes a stream of 262,144 blocks of 4 KiB (1
+// GiB of output from 10 MB of input; the most blocks the cap allows for
 // that output). A decoder that does work proportional to the number of
 // blocks for every block (as startBlock did, recomputing the window over
-// all blocks) needs 131,072^2 = 1.7e10 steps for it;
-// linear decoding takes about half a second (on main, before the fix,
-// this decode took 59 s). The 30 s context deadline, at which the decoder
-// stops with an error, is a hang guard far from either figure: the
-// test does not time anything.
+// all blocks) needs 262,144^2 = 6.9e10 steps for it: on main, before the
+// fix, half as many blocks took 59 s, so this would take about 4
+// minutes of CPU; linear decoding takes about a second per mode. The
+// decode stops with an error after 60 s of CPU time (cpuBudget), a hang
+// guard far from either figure, and CPU time, unlike the wall clock,
+// does not grow on a loaded machine: the test does not time anything.
 func TestManyBlocksLinear(t *testing.T) {
-	const n = 128 << 10
+	const n = 256 << 10
 	data, plain := runBlocks(n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := cpuBudget(t, time.Minute)
 	defer cancel()
 	for _, mode := range []string{"indexed", "prefix"} {
 		t.Run(mode, func(t *testing.T) {
@@ -66,6 +68,37 @@ func TestManyBlocksLinear(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cpuBudget returns a context that is cancelled once the process has
+// used d of CPU time (user and system, all threads) from now.
+func cpuBudget(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	used := func() time.Duration {
+		var u syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	}
+	start := used()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if used()-start > d {
+					t.Errorf("more than %v of CPU time: decoding is not linear in the blocks", d)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // TestBlockCap: a stream may hold one block per MinBlockOutput bytes of
