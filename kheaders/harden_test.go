@@ -38,7 +38,7 @@ func xzTool(t testing.TB, data []byte, args ...string) []byte {
 	return out.Bytes()
 }
 
-// zeroTree is minimalTree plus a file of size zero bytes.
+// zeroTree is minimalTree plus include/pad.h, size bytes of zeros.
 func zeroTree(t testing.TB, size int64) []byte {
 	t.Helper()
 	var b bytes.Buffer
