@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -79,7 +80,10 @@ func badEntry(name string, format string, args ...any) error {
 // Extract treats the archive as hostile: it refuses path traversal,
 // absolute names, symlinks whose target leaves the tree, entries that go
 // through a symlink or a file, hard links, devices, FIFOs, duplicate
-// entries, oversized names, and anything beyond lim. Files are created
+// entries, oversized names, sparse files, PAX global headers that set
+// names or sizes, names with control characters, ManifestName at the
+// root, and anything beyond lim. It stops with ctx.Err() soon after ctx
+// ends, in decoding as in creating files. Files are created
 // read-only (0444, or 0555 when the archive marks them executable; never
 // setuid or setgid), directories end up 0555, and symlinks are created
 // last, so nothing is ever written through one.
@@ -89,6 +93,7 @@ func Extract(ctx context.Context, archive []byte, dir string, lim Limits) (Stats
 		return Stats{}, err
 	}
 	defer xr.Close()
+	xr.SetContext(ctx)
 	// The index tells how much the archive unpacks to: fail at once,
 	// not half-way, where that cannot fit.
 	var fs unix.Statfs_t
@@ -144,6 +149,8 @@ type extractor struct {
 	total    int64
 	stats    Stats
 	buf      []byte
+
+	noOpenat2 bool // openat2 is not available: open directories a component at a time
 }
 
 func newExtractor(root int, rootPath string, lim Limits) *extractor {
@@ -206,7 +213,7 @@ func (x *extractor) run(ctx context.Context, r io.Reader) error {
 	if err := drainZeros(r, x.buf); err != nil {
 		return x.streamErr(err, "after the end of the tar archive")
 	}
-	if err := x.finish(); err != nil {
+	if err := x.finish(ctx); err != nil {
 		return err
 	}
 	return nil
@@ -251,6 +258,9 @@ func (x *extractor) cleanName(raw string) (string, error) {
 	if strings.IndexByte(raw, 0) >= 0 {
 		return "", badEntry(raw, "name contains a NUL byte")
 	}
+	if hasControl(raw) {
+		return "", badEntry(raw, "name contains a control character")
+	}
 	if strings.HasPrefix(raw, "/") {
 		return "", badEntry(raw, "absolute name")
 	}
@@ -274,7 +284,56 @@ func (x *extractor) cleanName(raw string) (string, error) {
 	if depth := len(comps); depth > x.lim.MaxDepth {
 		return "", badEntry(raw, "name is %d levels deep (limit %d)", depth, x.lim.MaxDepth)
 	}
+	if comps[0] == ManifestName {
+		return "", badEntry(raw, "the name %s is kh's own (the tree's manifest)", ManifestName)
+	}
 	return name, nil
+}
+
+// hasControl reports whether s holds an ASCII control character (NUL
+// included), which no kernel header name or symlink target has: a
+// newline, for one, would make listings of the tree ambiguous.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// sparse reports whether h is a sparse file, in any of GNU tar's
+// formats: type 'S' (--format=gnu), or PAX records GNU.sparse.* (0.0,
+// 0.1 and 1.0 of --format=posix).
+func sparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// globalChanges returns the first PAX record of the global header h that
+// GNU tar would apply to every later entry and that would make it read
+// the archive differently from kh (which ignores global headers): a
+// name, a link target, a size, or sparse-file data; "" if there is none.
+func globalChanges(h *tar.Header) string {
+	keys := make([]string, 0, len(h.PAXRecords))
+	for k := range h.PAXRecords {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch {
+		case k == "path", k == "linkpath", k == "size", strings.HasPrefix(k, "GNU.sparse."):
+			return k
+		}
+	}
+	return ""
 }
 
 func (x *extractor) entry(h *tar.Header, r io.Reader) error {
@@ -282,12 +341,18 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 	if x.entries > x.lim.MaxEntries {
 		return &ArchiveError{Err: fmt.Errorf("more than %d entries", x.lim.MaxEntries)}
 	}
+	if sparse(h) {
+		return badEntry(h.Name, "sparse files are not supported (kernel header archives have none)")
+	}
+	if h.Typeflag == tar.TypeXGlobalHeader {
+		if k := globalChanges(h); k != "" {
+			return badEntry(h.Name, "a PAX global header sets %q, which tar would apply to every later entry", k)
+		}
+		return nil
+	}
 	name, err := x.cleanName(h.Name)
 	if err != nil {
 		return err
-	}
-	if h.Typeflag == tar.TypeXGlobalHeader {
-		return nil
 	}
 	if name == "" {
 		if h.Typeflag == tar.TypeDir {
@@ -340,6 +405,8 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 			return badEntry(h.Name, "symlink target is %d bytes long (limit %d)", len(t), x.lim.MaxName)
 		case strings.IndexByte(t, 0) >= 0:
 			return badEntry(h.Name, "symlink target contains a NUL byte")
+		case hasControl(t):
+			return badEntry(h.Name, "symlink target contains a control character")
 		case strings.HasPrefix(t, "/"):
 			return badEntry(h.Name, "symlink to the absolute path %q", t)
 		}
@@ -368,7 +435,8 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 
 // parentDir returns a descriptor for directory dir (relative to the
 // root), creating missing directories, and refuses paths that would go
-// through a file or a symlink.
+// through a file or a symlink. Directories it creates count as entries
+// against Limits.MaxEntries, as if the archive listed them.
 func (x *extractor) parentDir(entry, dir string) (int, error) {
 	if dir == "" {
 		return x.root, nil
@@ -376,33 +444,103 @@ func (x *extractor) parentDir(entry, dir string) (int, error) {
 	if fd, ok := x.dirs.get(dir); ok {
 		return fd, nil
 	}
-	// Walk down from the deepest ancestor we know.
-	comps := strings.Split(dir, "/")
-	fd := x.root
-	for i := range comps {
-		p := strings.Join(comps[:i+1], "/")
-		switch x.names[p] {
+	// Find the deepest ancestor (dir itself included) that exists. A
+	// name is recorded only once its parent is known to be a directory,
+	// so every ancestor of a directory is one: no walk from the top.
+	end := len(dir)
+	for end > 0 {
+		k := x.names[dir[:end]]
+		if k == kindDir || k == kindImplicitDir {
+			break
+		}
+		switch k {
 		case kindFile:
-			return -1, badEntry(entry, "%s is a file, not a directory", p)
+			return -1, badEntry(entry, "%s is a file, not a directory", dir[:end])
 		case kindSymlink:
-			return -1, badEntry(entry, "path goes through the symlink %s", p)
-		case 0:
-			if err := unix.Mkdirat(fd, comps[i], 0o755); err != nil {
-				return -1, x.fsErr(p, "create directory", err)
-			}
-			x.names[p] = kindImplicitDir
-			x.stats.Dirs++
+			return -1, badEntry(entry, "path goes through the symlink %s", dir[:end])
 		}
-		next, ok := x.dirs.get(p)
+		end = max(strings.LastIndexByte(dir[:end], '/'), 0)
+	}
+	fd := x.root
+	if end > 0 {
+		var err error
+		if fd, err = x.openDir(dir[:end]); err != nil {
+			return -1, err
+		}
+	}
+	// Create what is missing below it, one level at a time.
+	for end < len(dir) {
+		next := len(dir)
+		if i := strings.IndexByte(dir[end+1:], '/'); i >= 0 {
+			next = end + 1 + i
+		}
+		start := end + 1
+		if end == 0 {
+			start = 0
+		}
+		p, comp := dir[:next], dir[start:next]
+		if x.entries++; x.entries > x.lim.MaxEntries {
+			return -1, &ArchiveError{Err: fmt.Errorf("more than %d entries", x.lim.MaxEntries)}
+		}
+		if err := unix.Mkdirat(fd, comp, 0o755); err != nil {
+			return -1, x.fsErr(p, "create directory", err)
+		}
+		x.names[p] = kindImplicitDir
+		x.stats.Dirs++
+		nfd, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, x.fsErr(p, "open directory", err)
+		}
+		x.dirs.put(p, nfd)
+		fd, end = nfd, next
+	}
+	return fd, nil
+}
+
+// openDir returns a descriptor, kept in x.dirs, for the directory p
+// (relative to the root), which exists: with openat2 in one step that
+// follows no symlink and stays beneath the root (the tree has no
+// symlinks before finish, this is a second guard), else one component
+// at a time, each opened with O_NOFOLLOW.
+func (x *extractor) openDir(p string) (int, error) {
+	if fd, ok := x.dirs.get(p); ok {
+		return fd, nil
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if !x.noOpenat2 {
+		fd, err := unix.Openat2(x.root, p, &unix.OpenHow{
+			Flags:   flags,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+		})
+		switch {
+		case err == nil:
+			x.dirs.put(p, fd)
+			return fd, nil
+		case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM):
+			x.noOpenat2 = true // Linux before 5.6, or a seccomp filter that refuses it
+		default:
+			return -1, x.fsErr(p, "open directory", err)
+		}
+	}
+	fd := x.root
+	for end := 0; end < len(p); {
+		next := len(p)
+		if i := strings.IndexByte(p[end+1:], '/'); i >= 0 {
+			next = end + 1 + i
+		}
+		start := end + 1
+		if end == 0 {
+			start = 0
+		}
+		nfd, ok := x.dirs.get(p[:next])
 		if !ok {
-			nfd, err := unix.Openat(fd, comps[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return -1, x.fsErr(p, "open directory", err)
+			var err error
+			if nfd, err = unix.Openat(fd, p[start:next], flags, 0); err != nil {
+				return -1, x.fsErr(p[:next], "open directory", err)
 			}
-			x.dirs.put(p, nfd)
-			next = nfd
+			x.dirs.put(p[:next], nfd)
 		}
-		fd = next
+		fd, end = nfd, next
 	}
 	return fd, nil
 }
@@ -492,14 +630,28 @@ func (x *extractor) fsErr(name, op string, err error) error {
 }
 
 // finish creates the symlinks, checks that the result is a kernel header
-// tree and makes every directory read-only.
-func (x *extractor) finish() error {
-	for _, s := range x.symlinks {
-		if err := x.checkSymlink(s); err != nil {
-			return err
+// tree and makes every directory read-only. It stops with ctx.Err() when
+// ctx is done.
+func (x *extractor) finish(ctx context.Context) error {
+	if len(x.symlinks) > 0 {
+		t := x.nameTree()
+		for i, s := range x.symlinks {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := x.resolve(t[s.name], 0); err != nil {
+				return err
+			}
 		}
 	}
-	for _, s := range x.symlinks {
+	for i, s := range x.symlinks {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		parent, base := path.Split(s.name)
 		pfd, err := x.parentDir(s.name, strings.TrimSuffix(parent, "/"))
 		if err != nil {
@@ -513,72 +665,133 @@ func (x *extractor) finish() error {
 	if err := x.checkTree(); err != nil {
 		return err
 	}
+	n := 0
 	for name, k := range x.names {
 		if k == kindDir || k == kindImplicitDir {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			if err := unix.Fchmodat(x.root, name, 0o555, 0); err != nil {
 				return x.fsErr(name, "chmod", err)
 			}
 		}
 	}
-	return nil
+	return ctx.Err()
 }
 
-// checkSymlink resolves a symlink's target through the tree as the kernel
-// would, following the archive's other symlinks, and refuses it if any
-// step leaves the tree. Lexical cleaning alone is not enough: with
-// "a/l -> .." a target "a/l/../.." escapes although it cleans to ".".
-func (x *extractor) checkSymlink(s symlink) error {
-	const maxHops = 40
-	hops := 0
-	var walk func(dir []string, target string) ([]string, error)
-	walk = func(dir []string, target string) ([]string, error) {
-		cur := append([]string(nil), dir...)
-		comps := strings.Split(target, "/")
-		for i, c := range comps {
-			switch c {
-			case "", ".":
-				continue
-			case "..":
-				if len(cur) == 0 {
-					return nil, badEntry(s.name, "symlink target %q leaves the tree", s.target)
+// node is one name of the extracted tree, as the symlink check walks it:
+// the tree is private, so x.names is the truth, and a tree of nodes lets
+// a walk take one map lookup per component (a path string per component
+// would cost the depth of the path each time).
+type node struct {
+	parent *node
+	kids   map[string]*node
+	kind   kind
+
+	// Symlinks only: the entry's name and target, and once resolved,
+	// what the symlink leads to (nil: nothing, as through a missing name
+	// or a file) and how many symlinks resolving it follows, itself
+	// included.
+	name, target string
+	state        uint8 // unresolved, resolving, resolved
+	res          *node
+	hops         int
+}
+
+const (
+	unresolved uint8 = iota
+	resolving
+	resolved
+)
+
+// nameTree builds the tree of x.names, and returns its symlinks' nodes
+// by name.
+func (x *extractor) nameTree() map[string]*node {
+	root := &node{kind: kindDir}
+	links := make(map[string]*node, len(x.symlinks))
+	for name, k := range x.names {
+		n := root
+		for rest := name; rest != ""; {
+			var c string
+			c, rest, _ = strings.Cut(rest, "/")
+			next := n.kids[c]
+			if next == nil {
+				if n.kids == nil {
+					n.kids = map[string]*node{}
 				}
-				cur = cur[:len(cur)-1]
-				continue
+				next = &node{parent: n, kind: kindImplicitDir}
+				n.kids[c] = next
 			}
-			cur = append(cur, c)
-			p := strings.Join(cur, "/")
-			switch x.names[p] {
-			case kindSymlink:
-				if hops++; hops > maxHops {
-					return nil, badEntry(s.name, "too many levels of symlinks")
-				}
-				t := x.symlinkTarget(p)
-				var err error
-				if cur, err = walk(cur[:len(cur)-1], t); err != nil {
-					return nil, err
-				}
-			case kindFile, 0:
-				// A file or a missing name cannot be walked through: the
-				// kernel stops there (ENOTDIR/ENOENT), so nothing escapes.
-				if i < len(comps)-1 {
-					return cur, nil
-				}
-			}
+			n = next
 		}
-		return cur, nil
+		n.kind = k
+		if k == kindSymlink {
+			n.name = name
+			links[name] = n
+		}
 	}
-	dir := strings.Split(s.name, "/")
-	_, err := walk(dir[:len(dir)-1], s.target)
-	return err
-}
-
-func (x *extractor) symlinkTarget(name string) string {
 	for _, s := range x.symlinks {
-		if s.name == name {
-			return s.target
+		links[s.name].target = s.target
+	}
+	return links
+}
+
+// maxHops is how many symlinks resolving one may follow: Linux's
+// MAXSYMLINKS.
+const maxHops = 40
+
+// resolve resolves the symlink n as the kernel would, following the
+// archive's other symlinks (each resolved once, then remembered), and
+// refuses it if any step leaves the tree. Lexical cleaning alone is not
+// enough: with "a/l -> .." a target "a/l/../.." escapes although it
+// cleans to ".". depth is how many resolutions are under way around
+// this one.
+func (x *extractor) resolve(n *node, depth int) error {
+	switch n.state {
+	case resolved:
+		return nil
+	case resolving:
+		return badEntry(n.name, "too many levels of symlinks (a loop)")
+	}
+	if depth > maxHops {
+		return badEntry(n.name, "too many levels of symlinks")
+	}
+	n.state = resolving
+	cur, hops := n.parent, 0
+	for rest := n.target; rest != "" && cur != nil; {
+		var c string
+		c, rest, _ = strings.Cut(rest, "/")
+		switch {
+		case c == "" || c == ".":
+			continue
+		case cur.kind == kindFile:
+			// A file cannot be walked through: the kernel stops there
+			// (ENOTDIR), so nothing escapes.
+			cur = nil
+		case c == "..":
+			if cur.parent == nil {
+				return badEntry(n.name, "symlink target %q leaves the tree", n.target)
+			}
+			cur = cur.parent
+		default:
+			next := cur.kids[c]
+			if next != nil && next.kind == kindSymlink {
+				if err := x.resolve(next, depth+1); err != nil {
+					return err
+				}
+				if hops += next.hops; hops > maxHops {
+					return badEntry(n.name, "too many levels of symlinks")
+				}
+				next = next.res
+			}
+			// nil: a missing name (ENOENT) ends the walk.
+			cur = next
 		}
 	}
-	return ""
+	n.res, n.hops, n.state = cur, hops+1, resolved
+	return nil
 }
 
 var utsRE = regexp.MustCompile(`(?m)^#define UTS_RELEASE "([^"\n]+)"`)

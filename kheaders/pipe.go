@@ -37,7 +37,9 @@ const (
 var errStreamTooLong = errors.New("decompressed stream is longer than the size limit")
 
 // newPipe starts copying r to the returned pipe; more than max bytes is
-// an error. Call stop when done reading.
+// an error. The producer stops at ctx's end, between chunks; r itself
+// should stop within a chunk too (xz.Reader.SetContext), so that stop
+// returns promptly. Call stop when done reading.
 func newPipe(ctx context.Context, r io.Reader, max int64) *pipe {
 	p := &pipe{
 		ctx:    ctx,
@@ -57,10 +59,17 @@ func (p *pipe) produce(r io.Reader, max int64) {
 	defer close(p.exited)
 	var total int64
 	for {
+		// At ctx's end the producer stops on its own (the reader sees
+		// ctx.Err() from Read), also while nobody reads.
 		var buf []byte
 		select {
 		case buf = <-p.free:
 		case <-p.done:
+			return
+		case <-p.ctx.Done():
+			return
+		}
+		if p.ctx.Err() != nil {
 			return
 		}
 		n, err := fill(r, buf)
@@ -70,6 +79,8 @@ func (p *pipe) produce(r io.Reader, max int64) {
 		select {
 		case p.full <- chunk{buf, n, err}:
 		case <-p.done:
+			return
+		case <-p.ctx.Done():
 			return
 		}
 		if err != nil {
@@ -92,6 +103,10 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 func (p *pipe) Read(b []byte) (int, error) {
+	if err := p.ctx.Err(); err != nil {
+		// Nothing more after the end of ctx, not even what is queued.
+		p.cur, p.err = nil, err
+	}
 	for len(p.cur) == 0 {
 		if p.err != nil {
 			return 0, p.err

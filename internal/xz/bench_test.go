@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -220,4 +221,94 @@ func threadCPU(t *testing.T) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// TestBlockSpeedRatio prints, when KH_XZ_RATIO=1 is set, how decoding
+// time depends on the number of blocks (issue 12, F3): the x86_64 test
+// kernel's header archive is recompressed with `xz -T1` into one block
+// and with `--block-size=4KiB` (the most blocks the cap allows, 7,690 for
+// its 31 MB), and the best-of-N times of this package and of `xz -dc` on
+// both are printed with their ratios, interleaved in one run. It
+// asserts nothing about speed.
+func TestBlockSpeedRatio(t *testing.T) {
+	if os.Getenv("KH_XZ_RATIO") == "" {
+		t.Skip("set KH_XZ_RATIO=1 to measure decode time against the number of blocks")
+	}
+	xz := testkernel.NeedTool(t, "xz")
+	rounds := 9
+	if n, err := strconv.Atoi(os.Getenv("KH_XZ_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	r, err := NewReader(readFile(t, realArchives(t)["x86_64"]), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	if _, err := r.WriteTo(&plain); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := map[string]string{}
+	for name, args := range map[string][]string{"one block": nil, "4 KiB blocks": {"--block-size=4KiB"}} {
+		p := dir + "/" + strings.ReplaceAll(name, " ", "-") + ".xz"
+		cmd := exec.Command(xz, append([]string{"-c", "-T1", "--check=crc64"}, args...)...)
+		cmd.Stdin = bytes.NewReader(plain.Bytes())
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files[name] = p
+		info, _ := Inspect(out, Limits{})
+		t.Logf("%s: %d bytes, %d blocks", name, len(out), info.Blocks)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	wall := map[string]time.Duration{}
+	cpu := map[string]time.Duration{}
+	record := func(name string, w, c time.Duration) {
+		if wall[name] == 0 || w < wall[name] {
+			wall[name] = w
+		}
+		if cpu[name] == 0 || c < cpu[name] {
+			cpu[name] = c
+		}
+	}
+	data := map[string][]byte{}
+	for name, p := range files {
+		data[name] = readFile(t, p)
+	}
+	for range rounds {
+		for _, name := range []string{"one block", "4 KiB blocks"} {
+			cmd := exec.Command(xz, "-dc", files[name])
+			w0 := time.Now()
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			u := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			record("xz -dc "+name, time.Since(w0), time.Duration(u.Utime.Nano()+u.Stime.Nano()))
+		}
+		for _, name := range []string{"one block", "4 KiB blocks"} {
+			c0, w0 := threadCPU(t), time.Now()
+			r, err := NewReader(data[name], Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := r.WriteTo(io.Discard); err != nil || n != int64(plain.Len()) {
+				t.Fatalf("%s: %d bytes, %v", name, n, err)
+			}
+			record("ours "+name, time.Since(w0), threadCPU(t)-c0)
+		}
+	}
+	for _, name := range []string{"ours one block", "ours 4 KiB blocks", "xz -dc one block", "xz -dc 4 KiB blocks"} {
+		t.Logf("%-20s wall %v cpu %v (best of %d)", name, wall[name].Round(time.Millisecond), cpu[name].Round(time.Millisecond), rounds)
+	}
+	ratio := func(a, b string) string {
+		return fmt.Sprintf("%.2fx wall, %.2fx cpu", float64(wall[a])/float64(wall[b]), float64(cpu[a])/float64(cpu[b]))
+	}
+	t.Logf("ours 4 KiB blocks / ours one block: %s", ratio("ours 4 KiB blocks", "ours one block"))
+	t.Logf("ours 4 KiB blocks / xz -dc 4 KiB blocks: %s", ratio("ours 4 KiB blocks", "xz -dc 4 KiB blocks"))
+	t.Logf("(liblzma: xz -dc 4 KiB blocks / xz -dc one block: %s)", ratio("xz -dc 4 KiB blocks", "xz -dc one block"))
 }

@@ -51,7 +51,18 @@
 // SHA-256 are supported. Limits.MaxDict bounds the dictionary a header
 // may declare, Limits.MaxOutput the output (also the window, so that a
 // caller's output cap bounds memory whatever the headers say), and
-// Limits.RequireCheck refuses streams without a check.
+// Limits.RequireCheck refuses streams without a check. Whatever the
+// limits, a stream may hold at most one block per MinBlockOutput (4 KiB)
+// of output plus BlockSlack (16): every block costs a fixed amount of
+// work, and a stream of one-byte blocks would otherwise cost the decoder
+// far more than its output. Decoding time is linear in the input and
+// the output, whatever the number of blocks.
+//
+// # Cancellation
+//
+// Reader.SetContext makes Read and WriteTo stop with an error wrapping
+// ctx.Err() at the next step (at most 256 KiB of output, or a block
+// boundary), so a cancelled decode ends within milliseconds.
 //
 // # Implementation
 //
@@ -64,7 +75,9 @@
 // fixed-size probability arrays and a 128 KiB input buffer with masked
 // indices, so the compiler drops bounds checks; .lzma input streams
 // through that buffer as a ring. A BCJ filter works on a copy of the
-// output, since the LZMA2 dictionary must stay unfiltered. On the kernel
+// output, since the LZMA2 dictionary must stay unfiltered. The loop's
+// range-decoder steps are written out (unrolled) by go generate from one
+// template, lzmadec.go.tmpl, into lzmadec.go. On the kernel
 // header archives decoding takes about 1.1x the CPU time of liblzma
 // (`xz -dc`) and half that of github.com/ulikunitz/xz; see
 // BenchmarkDecode, and TestSpeedRatio for the ratios in one run:

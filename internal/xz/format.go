@@ -118,6 +118,30 @@ type stream struct {
 	info      Info
 	checkType byte
 	blocks    []blockInfo
+	window    int64 // the window that serves every block (modeIndexed), set by NewReader
+}
+
+// MinBlockOutput is the smallest average output per block that a stream
+// may have: a stream may hold at most one block per MinBlockOutput bytes
+// of output, plus BlockSlack. Each block costs the decoder a fixed amount
+// of work (its header, a fresh LZMA state, its check) whatever it
+// holds, so without this cap a stream of tiny blocks makes decoding cost
+// far more than its output: `xz --block-size=1` gives 64 blocks per KiB.
+// `xz --block-size=4KiB`, the smallest block size worth using, passes.
+const MinBlockOutput = 4 << 10
+
+// BlockSlack is how many blocks a stream may hold beyond one per
+// MinBlockOutput bytes of output (a small stream, a short last block).
+const BlockSlack = 16
+
+// maxBlocks returns how many blocks a stream of out bytes of output may
+// hold.
+func maxBlocks(out int64) int64 { return out/MinBlockOutput + BlockSlack }
+
+// tooManyBlocks is the error for a stream with more blocks than
+// maxBlocks allows.
+func tooManyBlocks(blocks, out int64) error {
+	return newError(ErrLimit, "%d blocks for %d bytes of output: at most one block per %s (plus %d) is allowed", blocks, out, sizeString(MinBlockOutput), BlockSlack)
 }
 
 // Inspect validates data as a single xz stream, optionally followed by
@@ -317,6 +341,27 @@ func parseIndex(idx []byte) ([]indexRecord, error) {
 	// Every record takes at least two bytes.
 	if count > uint64(len(body)-pos)/2 {
 		return nil, corruptf("index: record count %d does not fit the index size", count)
+	}
+	// Before anything is allocated for the records: their output, and
+	// the cap on the number of blocks for it.
+	var total uint64
+	for i, q := uint64(0), pos; i < count; i++ {
+		_, n := readVLI(body[q:])
+		if n <= 0 {
+			return nil, corruptf("index: bad record %d", i+1)
+		}
+		q += n
+		c, n := readVLI(body[q:])
+		if n <= 0 {
+			return nil, corruptf("index: bad record %d", i+1)
+		}
+		q += n
+		if total += c; c > vliMax || total > vliMax {
+			return nil, corruptf("index records an uncompressed size beyond 2^63")
+		}
+	}
+	if int64(count) > maxBlocks(int64(total)) {
+		return nil, tooManyBlocks(int64(count), int64(total))
 	}
 	recs := make([]indexRecord, count)
 	for i := range recs {

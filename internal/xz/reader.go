@@ -2,6 +2,7 @@ package xz
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -116,9 +117,19 @@ type Reader struct {
 	jobs chan []byte // window ranges to hash; nil (barrier) to be acknowledged on acks
 	acks chan struct{}
 
+	ctx context.Context // from SetContext; nil: never cancelled
+
 	pending error // an error to return once the output decoded before it is read
 	err     error // sticky: io.EOF or the first error
 }
+
+// SetContext makes Read and WriteTo stop with an error wrapping
+// ctx.Err() once ctx is done. The decoder checks ctx before every step
+// of at most 256 KiB of output and before every block, chunk and index,
+// so a cancelled decode ends within a few milliseconds whatever the
+// input. Call it before the first Read; the error is sticky, as every
+// error of a Reader.
+func (r *Reader) SetContext(ctx context.Context) { r.ctx = ctx }
 
 // NewReader validates data with Inspect and returns a Reader that
 // decodes it. Nothing is allocated for decoding before the validation
@@ -131,7 +142,8 @@ func NewReader(data []byte, lim Limits) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWindow(s.windowSize(lim), false); err != nil {
+	s.window = s.windowSize(lim)
+	if err := checkWindow(s.window, false); err != nil {
 		return nil, err
 	}
 	r := &Reader{data: data, s: s, lim: lim}
@@ -321,10 +333,16 @@ func (r *Reader) fill() error {
 	if r.pending != nil {
 		return r.pending
 	}
+	if err := r.cancelled(); err != nil {
+		return err
+	}
 	if r.mode == modeLZMA {
 		return r.fillLZMA()
 	}
 	for {
+		if err := r.cancelled(); err != nil {
+			return err
+		}
 		if !r.inBlock {
 			eof, err := r.nextBlock()
 			if err != nil {
@@ -399,6 +417,21 @@ func (r *Reader) fill() error {
 	}
 }
 
+// cancelled returns an error if the context from SetContext is done.
+func (r *Reader) cancelled() error {
+	if r.ctx == nil {
+		return nil
+	}
+	if err := r.ctx.Err(); err != nil {
+		name := "xz"
+		if r.mode == modeLZMA {
+			name = "lzma"
+		}
+		return fmt.Errorf("%s: decoding stopped: %w", name, err)
+	}
+	return nil
+}
+
 // capOutput counts the output just made ready in r.out against
 // Limits.MaxOutput, and cuts it at the limit. If that or err, an error
 // of the step that produced the output, ends decoding, it makes the
@@ -470,6 +503,11 @@ func (r *Reader) nextBlock() (eof bool, err error) {
 		if r.data[r.pos] == 0 {
 			return true, r.endStream()
 		}
+		// The cap on blocks, as far as the output so far allows: a
+		// stream of 4 KiB blocks has output for one more block here.
+		if n := int64(r.blk + 1); n > maxBlocks(r.total+MinBlockOutput) {
+			return false, tooManyBlocks(n, r.total)
+		}
 		if b, err = r.readBlockHeader(); err != nil {
 			return false, blockError(r.blk+1, err)
 		}
@@ -485,7 +523,7 @@ func (r *Reader) nextBlock() (eof bool, err error) {
 func (r *Reader) startBlock(b blockInfo) error {
 	need := windowFor(b.dict, b.uncompressed, r.lim)
 	if r.mode == modeIndexed {
-		need = r.s.windowSize(r.lim) // one window for all blocks
+		need = r.s.window // one window for all blocks, computed once
 	}
 	if err := checkWindow(need, false); err != nil {
 		return err
