@@ -1,4 +1,4 @@
-package vmtest_test
+package tracertest
 
 import (
 	"context"
@@ -326,7 +326,7 @@ func (r *tracingRoot) bcc(t *testing.T) {
 			trigger: []string{"sh", "-c", "exec true kh-exec-marker"}, on: []vmtest.Version{vmtest.V6_1, vmtest.V6_12}},
 		{name: "exitsnoop-bpfcc", attach: "tracepoint sched:sched_process_exit; <linux/sched.h>", ready: "PCOMM", want: "code 7",
 			trigger: []string{"sh", "-c", "exit 7"}, on: []vmtest.Version{vmtest.V6_12}},
-		{name: "tcpconnect-bpfcc", attach: "kprobe+kretprobe on tcp_v4_connect; <net/sock.h>, some 500 headers", ready: "PID", want: "4242",
+		{name: "tcpconnect-bpfcc", attach: "kprobe+kretprobe on tcp_v4_connect; <net/sock.h> and what it includes", ready: "PID", want: "4242",
 			trigger: []string{"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/4242 || true"}, on: []vmtest.Version{vmtest.V6_1},
 			skip612: "BCC 0.26 cannot compile <net/sock.h> of Linux >= 6.4: TestTracerHeaderCompat"},
 	}
