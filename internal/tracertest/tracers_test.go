@@ -453,12 +453,12 @@ func TestTracerHeaderCompat(t *testing.T) {
 			testkernel.Skip(t, "%s not installed (Debian: bpfcc-tools python3-bpfcc bpftrace)", tool)
 		}
 	}
+	if hostArch() != "x86_64" {
+		testkernel.Skip(t, "the host is not x86_64")
+	}
 	kh, err := harness.Build(t.Context(), "./cmd/kh", vmtest.X86_64)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if hostArch() != "x86_64" {
-		testkernel.Skip(t, "the host is not x86_64")
 	}
 	script := filepath.Join(t.TempDir(), "openat2_sched.bt")
 	if err := os.WriteFile(script, []byte(openat2Sched), 0o644); err != nil {
