@@ -38,7 +38,10 @@
 //
 // The initramfs holds /init (the guestinit program of this module), kh at
 // /bin/kh, /bin/vmtest (a small multi-call tool standing in for a shell:
-// echo, cat, id, exit, sleep, env, pwd, rendezvous, access, ifup, spawn;
+// echo, cat, id, exit, sleep, env, pwd, rendezvous, access, ifup, spawn,
+// chroot (run a command in a distribution root shared into the guest),
+// watch (run a tracing tool until it reports a triggered event, then
+// Ctrl-C it);
 // see guestinit), the
 // directories /dev /proc /sys /tmp /root, and Config.Files and
 // Config.Programs, e.g. Kernel.KheadersModule, which installs kheaders.ko

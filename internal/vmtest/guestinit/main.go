@@ -18,6 +18,9 @@
 //	vmtest pwd                   print the working directory
 //	vmtest rendezvous DIR N      wait until N processes have arrived in DIR
 //	vmtest access PATH N SECS    call faccessat(PATH) N times, SECS apart
+//	vmtest chroot DIR CMD...     run CMD with DIR as its root directory
+//	vmtest watch [FLAGS] CMD... [--trigger TRIGGER...]
+//	                             run a tracing tool, trigger its event, stop it
 package main
 
 import (

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -91,6 +94,10 @@ func tool(name string, args []string) int {
 		return ifup(args, fail)
 	case "spawn":
 		return spawn(args, fail)
+	case "chroot":
+		return chroot(args, fail)
+	case "watch":
+		return watch(args, fail)
 	default:
 		return fail("unknown subcommand")
 	}
@@ -239,4 +246,169 @@ func spawn(args []string, fail func(string, ...any) int) int {
 	fmt.Println(p.Pid)
 	p.Release()
 	return 0
+}
+
+// chroot runs CMD ARGS... with DIR as its root directory and "/" as its
+// working directory: a distribution's root shared into the guest, as
+// Android's Debian chroots (adeb, eadb) run one. CMD without a slash is
+// looked up in the PATH inside DIR. What DIR needs (proc, sysfs, devtmpfs,
+// tracefs...) the scenario mounts beforehand.
+func chroot(args []string, fail func(string, ...any) int) int {
+	if len(args) < 2 {
+		return fail("want DIR CMD [ARGS...]")
+	}
+	if err := unix.Chroot(args[0]); err != nil {
+		return fail("chroot %s: %v", args[0], err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return fail("%v", err)
+	}
+	path, err := exec.LookPath(args[1])
+	if err != nil {
+		return fail("in %s: %v", args[0], err)
+	}
+	err = syscall.Exec(path, args[1:], os.Environ())
+	return fail("exec %s in %s: %v", path, args[0], err)
+}
+
+// watch runs a tracing tool until it reports an expected event:
+//
+//	vmtest watch [-ready TEXT] -want TEXT [-timeout SECS] [-every SECS] CMD... [--trigger TRIGGER...]
+//
+// It starts CMD ARGS... in a process group of its own, copies its stdout
+// and stderr through, and once a line of its stdout contains -ready (the
+// tool's header: it has compiled, loaded and attached; the first line if
+// -ready is empty) runs TRIGGER every -every seconds (each run to its end)
+// until a line of stdout contains -want. Then it sends SIGINT to CMD's
+// group, as Ctrl-C would (again every 3 s while it runs, SIGKILL after
+// 10 s), and waits for CMD to exit. If -want is not seen within -timeout
+// seconds, or CMD exits first, CMD's group is stopped the same way and
+// watch fails. It ends by printing on stderr
+//
+//	watch: ready=SECS event=SECS exit=SECS status=STATUS interrupts=N
+//
+// (-1 for what did not happen), and exits with CMD's status, or 1 when
+// the event was not seen.
+func watch(args []string, fail func(string, ...any) int) int {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	ready := fs.String("ready", "", "text of the stdout line that says the tool is ready")
+	want := fs.String("want", "", "text of the stdout line of the expected event")
+	timeout := fs.Float64("timeout", 300, "seconds to wait for the event")
+	every := fs.Float64("every", 1, "seconds between runs of the trigger")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cmdArgs, trigger := fs.Args(), []string(nil)
+	for i, a := range cmdArgs {
+		if a == "--trigger" {
+			cmdArgs, trigger = cmdArgs[:i], cmdArgs[i+1:]
+			break
+		}
+	}
+	if *want == "" || len(cmdArgs) == 0 {
+		return fail("want -want TEXT and CMD")
+	}
+	start := time.Now()
+	since := func() float64 { return time.Since(start).Seconds() }
+	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fail("%v", err)
+	}
+	readyAt, eventAt := -1.0, -1.0
+	readyc, eventc, donec := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(donec)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Println(line)
+			if readyAt < 0 && strings.Contains(line, *ready) {
+				readyAt = since()
+				close(readyc)
+			}
+			if eventAt < 0 && readyAt >= 0 && strings.Contains(line, *want) {
+				eventAt = since()
+				close(eventc)
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	deadline := time.After(time.Duration(*timeout * float64(time.Second)))
+	seen := false
+	// Wait for the tool to be ready, then trigger until the event.
+	select {
+	case <-readyc:
+		tick := time.NewTicker(time.Duration(*every * float64(time.Second)))
+	loop:
+		for {
+			if len(trigger) > 0 {
+				t := exec.Command(trigger[0], trigger[1:]...)
+				t.Stdout, t.Stderr = os.Stderr, os.Stderr
+				if err := t.Run(); err != nil {
+					fmt.Fprintf(os.Stderr, "vmtest watch: trigger: %v\n", err)
+				}
+			}
+			select {
+			case <-eventc:
+				seen = true
+				break loop
+			case <-donec:
+				break loop
+			case <-deadline:
+				break loop
+			case <-tick.C:
+			}
+		}
+		tick.Stop()
+	case <-donec:
+	case <-deadline:
+	}
+	// Ctrl-C, repeated every 3 s as a user would (a Python tool can lose
+	// the first KeyboardInterrupt in a ctypes callback), then SIGKILL.
+	pgid := cmd.Process.Pid
+	interrupts := 0
+	interrupt := time.NewTicker(3 * time.Second)
+	kill := time.After(10 * time.Second)
+	unix.Kill(-pgid, unix.SIGINT)
+	interrupts++
+wait:
+	for {
+		select {
+		case <-donec:
+			break wait
+		case <-interrupt.C:
+			unix.Kill(-pgid, unix.SIGINT)
+			interrupts++
+		case <-kill:
+			unix.Kill(-pgid, unix.SIGKILL)
+		}
+	}
+	interrupt.Stop()
+	err = cmd.Wait()
+	exitAt := since()
+	status := "0"
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			status, code = ws.Signal().String(), 1
+		} else {
+			status, code = strconv.Itoa(ws.ExitStatus()), ws.ExitStatus()
+		}
+	} else if err != nil {
+		status, code = err.Error(), 1
+	}
+	fmt.Fprintf(os.Stderr, "watch: ready=%.1f event=%.1f exit=%.1f status=%s interrupts=%d\n", readyAt, eventAt, exitAt, strings.ReplaceAll(status, " ", "_"), interrupts)
+	if !seen {
+		return fail("%q not seen in the output of %s within %gs", *want, cmdArgs[0], *timeout)
+	}
+	return code
 }
