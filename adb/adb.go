@@ -73,11 +73,11 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
-	msg := fmt.Sprintf("adb %s: %v", strings.Join(e.Args, " "), e.Err)
+	what := e.Err.Error()
 	if e.Output != "" {
-		msg += ": " + e.Output
+		what = e.Output
 	}
-	return msg
+	return fmt.Sprintf("adb %s: %s", strings.Join(e.Args, " "), what)
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
@@ -209,9 +209,23 @@ func (d *Device) output(ctx context.Context, stdin io.Reader, args ...string) ([
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &CommandError{Args: args, Err: err, Output: tail(stderr.String() + string(out))}
+		msg := errorLine(stderr.String() + "\n" + string(out))
+		return nil, &CommandError{Args: args, Err: err, Output: msg}
 	}
 	return out, nil
+}
+
+// errorLine is the line of adb's output that says what went wrong: the
+// last "error:" line (adb prints them on stdout or stderr), else the last
+// line.
+func errorLine(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "error:") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return tail(s)
 }
 
 // tail is the last line of s that says something.

@@ -58,8 +58,12 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 	rand.Read(rnd[:])
 	dir := path.Join(RemoteDir, "kh-"+hex.EncodeToString(rnd[:]))
 	qdir := Quote(dir)
-	if _, err := d.ExecOut(ctx, "mkdir -m 700 "+qdir); err != nil {
+	out, err := d.ExecOut(ctx, "mkdir -m 700 "+qdir+" 2>&1 && echo made")
+	if err != nil {
 		return -1, err
+	}
+	if string(out) != "made\n" {
+		return -1, fmt.Errorf("device %s: mkdir %s: %s", d.Serial, dir, tail(string(out)))
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -85,7 +89,7 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 			name = "kh"
 		}
 		if err := d.Push(ctx, f, dir+"/"+name); err != nil {
-			return -1, fmt.Errorf("push %s to device %s: %w", f, d.Serial, err)
+			return -1, err
 		}
 	}
 	line := "cd " + qdir + " && echo $$ > pid && exec ./kh"

@@ -186,6 +186,45 @@ func TestDevice(t *testing.T) {
 				t.Errorf("Open with ANDROID_SERIAL: %v", err)
 			}
 		})
+		t.Run("no-root", func(t *testing.T) {
+			// adbd as the shell user of a production build, and no su.
+			pid := g.StartDaemon(t, 1, "-uid", "2000", "-gid", "2000")
+			srv.Connect(t, g.Addrs[1])
+			defer func() {
+				srv.Disconnect(t, g.Addrs[1])
+				g.StopDaemon(t, pid)
+			}()
+			d2, err := adb.Open(ctx, adb.Options{Env: env, Serial: g.Addrs[1]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info2, err := d2.Probe(ctx)
+			if err != nil || info2.UID != 2000 || info2.Root != adb.RootNone {
+				t.Fatalf("probe as the shell user: %+v, %v", info2, err)
+			}
+			_, err = d2.Run(ctx, info2, adb.RunOptions{Kh: buildKh(t, info2.GOARCH()), Args: []string{"doctor"}, NeedRoot: true})
+			if !errors.Is(err, adb.ErrNoRoot) {
+				t.Errorf("Run without root: %v", err)
+			}
+			left := g.VM.Run(t, adbtest.SystemBin+"/ls", "-A", adb.RemoteDir).OK(t)
+			if len(bytes.TrimSpace(left.Stdout)) != 0 {
+				t.Errorf("left in %s: %q", adb.RemoteDir, left.Stdout)
+			}
+		})
+		t.Run("full-data", func(t *testing.T) {
+			g.VM.Mount(t, "tmpfs", adb.RemoteDir, "tmpfs", "size=1m,mode=1777")
+			defer func() { g.VM.Run(t, adbtest.SystemBin+"/umount", adb.RemoteDir).OK(t) }()
+			_, err := d.Run(ctx, info, adb.RunOptions{Kh: buildKh(t, info.GOARCH()), Args: []string{"doctor"}})
+			if err == nil || !strings.Contains(err.Error(), "No space left on device") {
+				t.Errorf("Run with a full /data: %v", err)
+			} else {
+				t.Logf("Run: %v", err)
+			}
+			left := g.VM.Run(t, adbtest.SystemBin+"/ls", "-A", adb.RemoteDir).OK(t)
+			if len(bytes.TrimSpace(left.Stdout)) != 0 {
+				t.Errorf("left in %s: %q", adb.RemoteDir, left.Stdout)
+			}
+		})
 		if _, err := adb.Open(ctx, adb.Options{Env: env, Serial: "127.0.0.1:1"}); err == nil {
 			t.Error("Open of a serial adb does not list succeeded")
 		}
