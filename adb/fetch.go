@@ -34,7 +34,7 @@ type VermagicError struct {
 }
 
 func (e *VermagicError) Error() string {
-	return fmt.Sprintf("%s is for kernel %q, but the device runs %q (vermagic mismatch)", e.Path, e.Module, e.Running)
+	return fmt.Sprintf("the module is for kernel %q, but the device runs %q (vermagic mismatch)", e.Module, e.Running)
 }
 
 // maxPull bounds what is pulled from a device into memory.
@@ -164,13 +164,13 @@ func fetchFrom(ctx context.Context, d *Device, info *Info, opts kheaders.Options
 		}
 		a, err := kheaders.ParseArchive(data, location(d.Serial, f.Path))
 		if err != nil {
-			log.Warn("kheaders module not used", "module", f.Path, "why", err)
+			log.Debug("kheaders module not used", "module", f.Path, "why", err)
 			skip(f.Path, err.Error())
 			continue
 		}
 		if a.Release != info.Release {
 			err := &VermagicError{Path: location(d.Serial, f.Path), Module: a.Release, Running: info.Release}
-			log.Warn("kheaders module not used", "module", f.Path, "why", err)
+			log.Debug("kheaders module not used", "module", f.Path, "why", err)
 			skip(f.Path, err.Error())
 			continue
 		}

@@ -131,7 +131,11 @@ f btf /sys/kernel/btf/vmlinux
 				fmt.Fprintf(&b, "[ -f %s ] && f module %s && n=1\n", p, p)
 			}
 		}
-		fmt.Fprintf(&b, "[ $n = 0 ] && [ -d %s ] && for p in $(find %s -name 'kheaders.ko*' -type f); do f module \"$p\"; done\n", d, d)
+		var names []string
+		for _, s := range kmod.Suffixes {
+			names = append(names, "-name kheaders"+s)
+		}
+		fmt.Fprintf(&b, "[ $n = 0 ] && [ -d %s ] && for p in $(find %s -type f \\( %s \\)); do f module \"$p\"; done\n", d, d, strings.Join(names, " -o "))
 	}
 	b.WriteString("echo '" + probeNotes + "'\ncat /sys/kernel/notes\n")
 	return b.String()
