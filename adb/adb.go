@@ -133,27 +133,21 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Device{adb: adb, env: opts.Env, log: log}
-	out, err := d.output(ctx, nil, "devices")
-	if err != nil {
-		return nil, err
-	}
-	devs := parseDevices(out)
 	serial := opts.Serial
 	if serial == "" {
 		serial = lookupEnv(opts.Env, "ANDROID_SERIAL")
 	}
 	if serial != "" {
-		for _, dv := range devs {
-			if dv.serial == serial {
-				if dv.state != "device" {
-					return nil, &StateError{Serial: serial, State: dv.state}
-				}
-				d.Serial = serial
-				return d, nil
-			}
-		}
-		return nil, &NoDeviceError{Serial: serial}
+		// adb itself says, at the first command, if the device is
+		// missing or unusable (see classify): no round trip here.
+		d.Serial = serial
+		return d, nil
 	}
+	out, err := d.output(ctx, nil, "devices")
+	if err != nil {
+		return nil, err
+	}
+	devs := parseDevices(out)
 	switch len(devs) {
 	case 0:
 		return nil, &NoDeviceError{}
@@ -210,9 +204,30 @@ func (d *Device) output(ctx context.Context, stdin io.Reader, args ...string) ([
 			return nil, ctx.Err()
 		}
 		msg := errorLine(stderr.String() + "\n" + string(out))
+		if derr := d.classify(msg); derr != nil {
+			return nil, derr
+		}
 		return nil, &CommandError{Args: args, Err: err, Output: msg}
 	}
 	return out, nil
+}
+
+// classify turns adb's complaints about the device into the typed errors
+// of Open.
+func (d *Device) classify(msg string) error {
+	switch {
+	case strings.Contains(msg, "not found") && strings.Contains(msg, "device '"):
+		return &NoDeviceError{Serial: d.Serial}
+	case strings.Contains(msg, "no devices/emulators found"):
+		return &NoDeviceError{Serial: d.Serial}
+	case strings.Contains(msg, "unauthorized"):
+		return &StateError{Serial: d.Serial, State: "unauthorized"}
+	case strings.Contains(msg, "device offline"):
+		return &StateError{Serial: d.Serial, State: "offline"}
+	case strings.Contains(msg, "more than one device"):
+		return &SeveralDevicesError{}
+	}
+	return nil
 }
 
 // errorLine is the line of adb's output that says what went wrong: the

@@ -35,7 +35,7 @@ func TestParseProbe(t *testing.T) {
 	out := []byte(probeMagic + "\nrelease 6.12.117\nmachine aarch64\nboot abc\nuid 2000\nroot su0\n" +
 		"module 4508440 1700000000 42 /system_dlkm/lib/modules/kheaders.ko\nbtf 100 0 7 /sys/kernel/btf/vmlinux\nconfig\n" + probeNotes + "\n")
 	out = append(out, notes([]byte{0xde, 0xad, 0xbe, 0xef, '\n', '\r', 0, 1})...)
-	info, err := parseProbe("s", out)
+	info, err := parseProbe("s", out, probeMagic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +45,10 @@ func TestParseProbe(t *testing.T) {
 		t.Errorf("parseProbe = %+v", info)
 	}
 	var pe *ProbeError
-	if _, err := parseProbe("s", []byte("/system/bin/sh: not found\n")); !errors.As(err, &pe) {
+	if _, err := parseProbe("s", []byte("/system/bin/sh: not found\n"), probeMagic); !errors.As(err, &pe) {
 		t.Errorf("a shell error: err = %v, want a ProbeError", err)
 	}
-	if _, err := parseProbe("s", out[:len(out)-20]); !errors.As(err, &pe) {
+	if _, err := parseProbe("s", out[:len(out)-20], probeMagic); !errors.As(err, &pe) {
 		t.Errorf("truncated notes: err = %v, want a ProbeError", err)
 	}
 }

@@ -109,14 +109,70 @@ func location(serial, path string) string { return serial + ":" + path }
 // the device's BTF and configuration. It pulls only the source it uses;
 // a second Fetch for the same device and boot costs one adb round trip.
 // The Info is the device's probe.
+//
+// On a warm Fetch the Info has only Serial, Release, BootID and BuildID.
 func Fetch(ctx context.Context, d *Device, opts kheaders.Options) (*kheaders.Tree, *Info, error) {
+	if t, info, ok := quickFetch(ctx, d, opts); ok {
+		return t, info, nil
+	}
 	info, err := d.Probe(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	t, err := fetchFrom(ctx, d, info, opts)
+	if err == nil {
+		if herr := kheaders.RecordHint(opts, deviceKey(d.Serial), t); herr != nil {
+			d.log.Debug("could not record a cache hint", "err", herr)
+		}
+	}
 	return t, info, err
 }
+
+// deviceKey names the hint to the source (and tree) the last Fetch from
+// a device used.
+func deviceKey(serial string) string {
+	sum := sha256.Sum256([]byte("kh adb device 1\x00" + serial))
+	return hex.EncodeToString(sum[:16])
+}
+
+// quickFetch is a warm Fetch: the source the last Fetch from this device
+// used, proven unchanged (same kernel build, same file) by one short
+// round trip, and its tree still in the cache.
+func quickFetch(ctx context.Context, d *Device, opts kheaders.Options) (*kheaders.Tree, *Info, bool) {
+	last, ok := kheaders.LookupHint(opts, deviceKey(d.Serial))
+	if !ok {
+		return nil, nil, false
+	}
+	kind := string(last.Source.Kind)
+	path, ok := strings.CutPrefix(last.Source.Location, d.Serial+":")
+	if !ok || (kind != "sysfs" && kind != "module" && kind != "btf") {
+		return nil, nil, false
+	}
+	out, err := d.ExecOut(ctx, quickScript(path))
+	if err != nil {
+		return nil, nil, false
+	}
+	info, err := parseProbe(d.Serial, out, quickMagic)
+	if err != nil || info.quick == nil || info.quick.Path != path {
+		return nil, nil, false
+	}
+	extra := ""
+	if kind == "btf" {
+		extra = fmt.Sprint(info.Config)
+	}
+	t, ok := kheaders.LookupHint(opts, hintKey(info, kind, info.quick, extra))
+	if !ok || t.Release != info.Release || t.Path != last.Path {
+		return nil, nil, false
+	}
+	d.log.Debug("cache hit (the device's source is unchanged)", "path", t.Path)
+	if kind == "btf" {
+		d.log.Warn(btfWarning, "path", t.Path)
+	}
+	info.quick = nil
+	return t, info, true
+}
+
+const btfWarning = "no kheaders source on the device: using a tree made from its BTF (vmlinux.h and kconfig.h); it serves CO-RE BPF programs, not BCC, which needs real headers"
 
 func fetchFrom(ctx context.Context, d *Device, info *Info, opts kheaders.Options) (*kheaders.Tree, error) {
 	log := opts.Log
@@ -191,7 +247,7 @@ func fetchFrom(ctx context.Context, d *Device, info *Info, opts kheaders.Options
 	}
 	key := hintKey(info, "btf", info.BTF, fmt.Sprint(info.Config))
 	if t, ok := cached(key); ok && t.Kind == kheaders.KindBTF {
-		log.Warn("no kheaders source on the device: using a tree made from its BTF (vmlinux.h and kconfig.h); it serves CO-RE BPF programs, not BCC, which needs real headers", "path", t.Path)
+		log.Warn(btfWarning, "path", t.Path)
 		return t, nil
 	}
 	data, err := d.ReadFile(ctx, info, info.BTF.Path, -1)

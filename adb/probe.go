@@ -67,6 +67,8 @@ type Info struct {
 	BTF *File
 	// Config tells whether /proc/config.gz exists.
 	Config bool
+
+	quick *File // the one source a quick probe asked about
 }
 
 // SrcArch is the kernel's SRCARCH (arm64, x86, ...).
@@ -93,6 +95,7 @@ func (i *Info) GOARCH() string {
 // the raw bytes of /sys/kernel/notes, which end it.
 const (
 	probeMagic = "kh-adb-probe 1"
+	quickMagic = "kh-adb-quick 1"
 	probeNotes = "notes:"
 )
 
@@ -141,6 +144,25 @@ f btf /sys/kernel/btf/vmlinux
 	return b.String()
 }
 
+// quickScript asks only what a warm fetch needs to prove that the source
+// it used last time is unchanged: the release, the boot, the kernel's
+// build ID and the stat identity of that one file. Shell builtins but
+// for stat and cat: every fork counts on a slow device.
+func quickScript(path string) string {
+	return `exec 2>/dev/null
+read R </proc/sys/kernel/osrelease
+read B </proc/sys/kernel/random/boot_id
+echo '` + quickMagic + `'
+echo "release $R"
+echo "boot $B"
+[ -d /sys/module/kheaders ] && echo loaded
+[ -e /proc/config.gz ] && echo config
+stat -L -c 'file %s %Y %i %n' ` + Quote(path) + `
+echo '` + probeNotes + `'
+exec cat /sys/kernel/notes
+`
+}
+
 // ProbeError is a device whose answer to the probe makes no sense (no
 // shell, an unexpected shell, the connection lost).
 type ProbeError struct {
@@ -159,18 +181,18 @@ func (d *Device) Probe(ctx context.Context) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseProbe(d.Serial, out)
+	return parseProbe(d.Serial, out, probeMagic)
 }
 
-func parseProbe(serial string, out []byte) (*Info, error) {
+func parseProbe(serial string, out []byte, magic string) (*Info, error) {
 	bad := func(f string, a ...any) (*Info, error) {
 		return nil, &ProbeError{Serial: serial, Reason: fmt.Sprintf(f, a...)}
 	}
 	i := bytes.Index(out, []byte("\n"+probeNotes+"\n"))
-	if !bytes.HasPrefix(out, []byte(probeMagic+"\n")) || i < 0 {
+	if !bytes.HasPrefix(out, []byte(magic+"\n")) || i < 0 {
 		return bad("%q", firstLine(out))
 	}
-	text, notes := string(out[len(probeMagic)+1:i+1]), out[i+len(probeNotes)+2:]
+	text, notes := string(out[len(magic)+1:i+1]), out[i+len(probeNotes)+2:]
 	info := &Info{Serial: serial, UID: -1}
 	for _, line := range strings.Split(text, "\n") {
 		key, val, _ := strings.Cut(line, " ")
@@ -191,7 +213,7 @@ func parseProbe(serial string, out []byte) (*Info, error) {
 			info.SysfsLoaded = true
 		case "config":
 			info.Config = true
-		case "sysfs", "btf", "module":
+		case "sysfs", "btf", "module", "file":
 			f, ok := parseFile(val)
 			if !ok {
 				return bad("%q", line)
@@ -201,12 +223,14 @@ func parseProbe(serial string, out []byte) (*Info, error) {
 				info.Sysfs = &f
 			case "btf":
 				info.BTF = &f
+			case "file":
+				info.quick = &f
 			default:
 				info.Modules = append(info.Modules, f)
 			}
 		}
 	}
-	if info.Release == "" || info.Machine == "" {
+	if info.Release == "" || (info.Machine == "" && magic == probeMagic) {
 		return bad("no kernel release or machine")
 	}
 	id, err := kernel.ParseBuildID(notes)

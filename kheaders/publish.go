@@ -59,3 +59,14 @@ func newFetcher(opts Options) *fetcher {
 	}
 	return f
 }
+
+// RecordHint records hint for tree t (and t.Source) in the cache of opts,
+// for a source whose identity the caller proves (see LookupHint).
+func RecordHint(opts Options, hint string, t *Tree) error {
+	f := newFetcher(opts)
+	c, err := f.openCache()
+	if err != nil {
+		return err
+	}
+	return c.SetHint(hint, t, t.Source)
+}
