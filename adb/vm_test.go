@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/khtool/kh/adb"
-	"github.com/khtool/kh/internal/adbtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
 	"github.com/khtool/kh/kheaders"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/khtool/kh/internal/adbtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/vmtest"
 )
 

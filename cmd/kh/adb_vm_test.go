@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/khtool/kh/internal/adbtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 	tk "github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
 )

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/khtool/kh/internal/adbd"
-	"github.com/khtool/kh/internal/adbtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/testkernel"
 )
 
