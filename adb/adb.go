@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/khtool/kh/internal/shquote"
 )
 
 // Options say which adb client to run and which device to talk to.
@@ -288,10 +290,5 @@ func (d *Device) Push(ctx context.Context, local, remote string) error {
 	return err
 }
 
-// Quote quotes s for the device's shell.
-func Quote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// Quote quotes s as one word for the device's shell.
+func Quote(s string) string { return shquote.Sh(s) }

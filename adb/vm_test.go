@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/khtool/kh/adb"
-	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/kheaders"
 )
 
@@ -225,8 +225,14 @@ func TestDevice(t *testing.T) {
 				t.Errorf("left in %s: %q", adb.RemoteDir, left.Stdout)
 			}
 		})
-		if _, err := adb.Open(ctx, adb.Options{Env: env, Serial: "127.0.0.1:1"}); err == nil {
-			t.Error("Open of a serial adb does not list succeeded")
+		// A serial is not looked up by Open: the first command says.
+		missing, err := adb.Open(ctx, adb.Options{Env: env, Serial: "127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nd *adb.NoDeviceError
+		if _, err := missing.Probe(ctx); !errors.As(err, &nd) || nd.Serial != "127.0.0.1:1" {
+			t.Errorf("Probe of a serial adb does not list: %v", err)
 		}
 	})
 }

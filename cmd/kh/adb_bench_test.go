@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/vmtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 )
 
 // TestADBBench times kh fetch --adb against what it replaces, in one run

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/khtool/kh/internal/vmtest/adbtest"
 	tk "github.com/khtool/kh/internal/testkernel"
 	"github.com/khtool/kh/internal/vmtest"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 )
 
 // adbHarness boots the Android-shaped guests of TestADBLoop.

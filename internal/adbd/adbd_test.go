@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/khtool/kh/internal/adbd"
-	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/internal/testkernel"
+	"github.com/khtool/kh/internal/vmtest/adbtest"
 )
 
 // startDaemon serves opts on 127.0.0.1 until the test ends and connects
