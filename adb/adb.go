@@ -190,8 +190,20 @@ func (d *Device) Command(ctx context.Context, args ...string) *exec.Cmd {
 	}
 	c := exec.CommandContext(ctx, d.adb, args...)
 	c.Env = d.env
-	d.log.Debug("adb", "args", strings.Join(args, " "))
+	d.log.Debug("adb", "args", logArgs(args))
 	return c
+}
+
+// logArgs shows a command line, with a script cut to its first line.
+func logArgs(args []string) string {
+	short := make([]string, len(args))
+	for i, a := range args {
+		if first, _, ok := strings.Cut(a, "\n"); ok {
+			a = first + " ...(" + fmt.Sprint(len(a)) + " bytes)"
+		}
+		short[i] = a
+	}
+	return strings.Join(short, " ")
 }
 
 // output runs adb ARGS and returns its stdout; a failure is a

@@ -32,14 +32,15 @@ func notes(id []byte) []byte {
 }
 
 func TestParseProbe(t *testing.T) {
-	out := []byte(probeMagic + "\nrelease 6.12.117\nmachine aarch64\nboot abc\nuid 2000\nroot su0\n" +
+	out := []byte(probeMagic + "\nrelease 6.12.117\nmachine aarch64\nboot abc\nuid 2000\nroot su0\nsu /system/xbin/su\n" +
 		"module 4508440 1700000000 42 /system_dlkm/lib/modules/kheaders.ko\nbtf 100 0 7 /sys/kernel/btf/vmlinux\nconfig\n" + probeNotes + "\n")
 	out = append(out, notes([]byte{0xde, 0xad, 0xbe, 0xef, '\n', '\r', 0, 1})...)
 	info, err := parseProbe("s", out, probeMagic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Release != "6.12.117" || info.GOARCH() != "arm64" || info.SrcArch() != "arm64" || info.UID != 2000 || info.Root != RootSu0 ||
+	if info.Release != "6.12.117" || info.GOARCH() != "arm64" || info.SrcArch() != "arm64" || info.UID != 2000 || info.Root != RootSu0 || info.Su != "/system/xbin/su" ||
+		info.AsRoot("cat /x") != "/system/xbin/su 0 sh -c 'cat /x'" ||
 		info.BuildID != "deadbeef0a0d0001" || info.Sysfs != nil || !info.Config || info.BTF == nil || len(info.Modules) != 1 ||
 		info.Modules[0] != (File{Path: "/system_dlkm/lib/modules/kheaders.ko", Size: 4508440, MTime: 1700000000, Inode: 42}) {
 		t.Errorf("parseProbe = %+v", info)

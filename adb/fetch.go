@@ -50,7 +50,7 @@ func (d *Device) ReadFile(ctx context.Context, info *Info, path string, size int
 	}
 	p := Quote(path)
 	line := "if cat " + p + "; then echo; echo \"kh-sum $(sha256sum " + p + ")\"; else echo; echo kh-fail; fi"
-	out, err := d.ExecOut(ctx, info.Root.Wrap(line))
+	out, err := d.ExecOut(ctx, info.AsRoot(line))
 	if err != nil {
 		return nil, err
 	}

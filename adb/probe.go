@@ -26,13 +26,18 @@ const (
 // ErrNoRoot means neither adbd nor su gives root on the device.
 var ErrNoRoot = errors.New("no root on the device: run `adb root` (userdebug or eng build) or install su")
 
-// Wrap returns a command line that runs line as root by method r.
-func (r Root) Wrap(line string) string {
-	switch r {
+// AsRoot returns a command line that runs line as root the way the
+// probe found (unchanged for RootADB and RootNone).
+func (i *Info) AsRoot(line string) string {
+	su := i.Su
+	if su == "" {
+		su = "su"
+	}
+	switch i.Root {
 	case RootSu0:
-		return "su 0 sh -c " + Quote(line)
+		return Quote(su) + " 0 sh -c " + Quote(line)
 	case RootSuC:
-		return "su -c " + Quote(line)
+		return Quote(su) + " -c " + Quote(line)
 	}
 	return line
 }
@@ -56,6 +61,11 @@ type Info struct {
 	BootID string
 	UID    int
 	Root   Root
+	// Su is the path of the su that gives root (RootSu0, RootSuC), found
+	// in the device's PATH: called by its path, so that a shell with
+	// built-in commands (busybox, toybox) runs the device's su, not its
+	// own.
+	Su string
 	// Sysfs is /sys/kernel/kheaders.tar.xz, if present; SysfsLoaded says
 	// it comes from a loaded kheaders module rather than vmlinux.
 	Sysfs       *File
@@ -112,9 +122,12 @@ echo "machine $(uname -m)"
 echo "boot $(cat /proc/sys/kernel/random/boot_id)"
 U=$(id -u)
 echo "uid $U"
+S=
+if [ "$U" != 0 ]; then o=$IFS; IFS=:; for d in $PATH; do [ -x "$d/su" ] && S=$d/su && break; done; IFS=$o; fi
 if [ "$U" = 0 ]; then echo "root adb"
-elif [ "$(su 0 id -u </dev/null)" = 0 ]; then echo "root su0"
-elif [ "$(su -c 'id -u' </dev/null)" = 0 ]; then echo "root suc"
+elif [ -z "$S" ]; then echo "root none"
+elif [ "$("$S" 0 id -u </dev/null)" = 0 ]; then echo "root su0"; echo "su $S"
+elif [ "$("$S" -c 'id -u' </dev/null)" = 0 ]; then echo "root suc"; echo "su $S"
 else echo "root none"; fi
 f() { s=$(stat -L -c '%s %Y %i' "$2") && echo "$1 $s $2"; }
 f sysfs /sys/kernel/kheaders.tar.xz
@@ -209,6 +222,8 @@ func parseProbe(serial string, out []byte, magic string) (*Info, error) {
 			}
 		case "root":
 			info.Root = map[string]Root{"adb": RootADB, "su0": RootSu0, "suc": RootSuC}[val]
+		case "su":
+			info.Su = val
 		case "loaded":
 			info.SysfsLoaded = true
 		case "config":

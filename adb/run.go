@@ -71,7 +71,7 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 		// As root too, for what the root kh created; the pid file names
 		// the kh to stop if the session was interrupted.
 		line := "p=$(cat " + qdir + "/pid 2>/dev/null); if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; then kill -INT $p; i=0; while kill -0 $p 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $p 2>/dev/null; fi; rm -rf " + qdir + "; [ ! -e " + qdir + " ] && echo removed"
-		out, cerr := d.ExecOut(cctx, root.Wrap(line))
+		out, cerr := d.ExecOut(cctx, info.AsRoot(line))
 		if cerr == nil && string(out) != "removed\n" {
 			// Not root: remove what adb's user owns.
 			out, cerr = d.ExecOut(cctx, "rm -rf "+qdir+"; [ ! -e "+qdir+" ] && echo removed")
@@ -96,7 +96,7 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 	for _, a := range opts.Args {
 		line += " " + Quote(a)
 	}
-	code, err = d.Shell(ctx, root.Wrap(line), nil, opts.Stdout, opts.Stderr)
+	code, err = d.Shell(ctx, info.AsRoot(line), nil, opts.Stdout, opts.Stderr)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return -1, err
 	}

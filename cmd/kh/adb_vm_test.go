@@ -121,7 +121,7 @@ func TestADBLoop(t *testing.T) {
 		k := vmtest.KernelVersionFor(t, arch, vmtest.V6_12)
 		other := vmtest.KernelVersionFor(t, arch, vmtest.V6_1)
 		srv := adbtest.Start(t)
-		g := adbtest.BootGuest(t, &adbHarness, adbtest.GuestConfig{Kernel: k, Daemons: 2, MemoryMB: 1024,
+		g := adbtest.BootGuest(t, &adbHarness, adbtest.GuestConfig{Kernel: k, Daemons: 2, MemoryMB: 1024, Su: true,
 			// The 6.1 kernel's module, where kh looks after /system_dlkm:
 			// a vermagic mismatch when the right one is moved away.
 			Files: []vmtest.File{{Path: "/odm/lib/modules/kheaders.ko", HostPath: other.File("kheaders.ko")}}})
@@ -266,6 +266,12 @@ func TestADBLoop(t *testing.T) {
 			srv.Disconnect(t, g.Addrs[1])
 			g.StopDaemon(t, pid)
 		}
+		pid := g.StartDaemon(t, 1, "-unauthorized")
+		srv.ConnectState(t, g.Addrs[1], "unauthorized")
+		fault("unauthorized", srv.Env(), "unauthorized: accept the USB debugging prompt", "fetch", "-s", g.Addrs[1])
+		fault("unauthorized-only", srv.Env(), "unauthorized", "run", "-s", g.Addrs[1], obj)
+		srv.Disconnect(t, g.Addrs[1])
+		g.StopDaemon(t, pid)
 		withDaemon(nil, func(string) {
 			fault("two-devices", srv.Env(), "2 Android devices attached", "fetch", "--adb")
 		})
@@ -275,8 +281,17 @@ func TestADBLoop(t *testing.T) {
 		withDaemon([]string{"-flip-at", "3000000"}, func(s string) {
 			fault("corrupt", srv.Env(), "corrupt: SHA-256", "fetch", "-s", s)
 		})
+		// adbd as the shell user of a production build: root through su
+		// 0, then, without su, none.
 		withDaemon([]string{"-uid", "2000", "-gid", "2000"}, func(s string) {
+			p := runHostKh(t, bin, append(srv.Env(), "KH_CACHE_DIR="+filepath.Join(cacheParent, "su")), "-v", "run", "-s", s, "--duration", "15s", obj)
+			if p.code != 0 || !strings.Contains(p.stdout, "kh-guest-tp tgid=") || !strings.Contains(p.stderr, `root="su 0"`) {
+				t.Errorf("kh run through su 0: exit %d, stdout %.300q, stderr %q", p.code, p.stdout, p.stderr)
+			}
+			deviceEmpty("kh run through su 0")
+			g.VM.Rename(t, adbtest.SystemBin+"/su", adbtest.SystemBin+"/su.away")
 			fault("no-root", srv.Env(), "no root on the device", "run", "-s", s, obj)
+			g.VM.Rename(t, adbtest.SystemBin+"/su.away", adbtest.SystemBin+"/su")
 		})
 		g.VM.Mount(t, "tmpfs", "/data/local/tmp", "tmpfs", "size=1m,mode=1777")
 		fault("full-data", srv.Env(), "No space left on device", "run", "--adb", "--duration", "1s", obj)

@@ -177,6 +177,27 @@ func waitPID(t *testing.T, path string) int {
 	}
 }
 
+func TestUnauthorized(t *testing.T) {
+	adb := adbtest.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- adbd.New(adbd.Options{Shell: testkernel.NeedTool(t, "sh"), Unauthorized: true}).Serve(ctx, l) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	dev := l.Addr().String()
+	adb.ConnectState(t, dev, "unauthorized")
+	o, e, code := run(t, adb, nil, "-s", dev, "shell", "true")
+	if code == 0 || !bytes.Contains(append(o, e...), []byte("unauthorized")) {
+		t.Errorf("adb shell on an unauthorized device: exit %d: %s%s", code, o, e)
+	}
+}
+
 func TestFaults(t *testing.T) {
 	adb := adbtest.Start(t)
 	dir := t.TempDir()

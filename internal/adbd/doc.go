@@ -32,7 +32,9 @@
 // The daemon knows nothing about kh: it serves files and runs commands.
 // For fault tests it can damage its own output in a way any client would
 // see (Options.CloseAfter, Options.FlipAt): a connection that dies in the
-// middle of a transfer, a byte changed on the way.
+// middle of a transfer, a byte changed on the way; and it can refuse
+// every host (Options.Unauthorized), as a device whose USB debugging
+// prompt nobody accepted.
 //
 // cmd/adbd is the program the tests install in the guest.
 package adbd

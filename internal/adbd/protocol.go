@@ -19,6 +19,12 @@ const (
 	cmdSYNC = 0x434e5953
 )
 
+// AUTH types.
+const (
+	authToken     = 1
+	authSignature = 2
+)
+
 const (
 	// protocolVersion is A_VERSION with checksums skipped (adb >= 1.0.41
 	// hosts send the same).

@@ -30,6 +30,11 @@ type Options struct {
 	// SIGKILL; 2s if zero.
 	KillGrace time.Duration
 
+	// Unauthorized makes the daemon ask for authentication (AUTH TOKEN)
+	// and accept no answer: the host lists it as "unauthorized", as a
+	// device whose USB debugging prompt was not accepted.
+	Unauthorized bool
+
 	// CloseAfter, if positive, breaks the whole connection once a stream
 	// has sent that many bytes of its output: a device that goes away in
 	// the middle of a transfer.
@@ -176,6 +181,14 @@ func (c *conn) serve() error {
 		}
 		switch m.cmd {
 		case cmdCNXN:
+			if c.s.opts.Unauthorized {
+				// Ask for a signature we will never accept: the host
+				// shows the device as unauthorized.
+				if err := c.send(message{cmd: cmdAUTH, arg0: authToken, data: make([]byte, 20)}); err != nil {
+					return err
+				}
+				continue
+			}
 			if m.arg1 > 0 && int(m.arg1) < c.maxData {
 				c.maxData = int(m.arg1)
 			}
@@ -189,8 +202,18 @@ func (c *conn) serve() error {
 				return err
 			}
 		case cmdAUTH:
-			// No authentication: a host only sends AUTH in answer to ours.
-			return &ProtocolError{"unexpected AUTH"}
+			if !c.s.opts.Unauthorized {
+				// No authentication: a host only sends AUTH in answer to ours.
+				return &ProtocolError{"unexpected AUTH"}
+			}
+			// A signature: refused, ask again. A public key: the host
+			// now waits for the user to accept it on the device, which
+			// never happens.
+			if m.arg0 == authSignature {
+				if err := c.send(message{cmd: cmdAUTH, arg0: authToken, data: make([]byte, 20)}); err != nil {
+					return err
+				}
+			}
 		case cmdOPEN:
 			if !connected {
 				return &ProtocolError{"OPEN before CNXN"}

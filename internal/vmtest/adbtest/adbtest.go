@@ -85,11 +85,20 @@ func (s *Server) Run(t testing.TB, args ...string) ([]byte, error) {
 // not connect within a minute.
 func (s *Server) Connect(t testing.TB, addr string) {
 	t.Helper()
+	s.ConnectState(t, addr, "device")
+}
+
+// ConnectState is Connect for a device expected in another state, such
+// as "unauthorized".
+func (s *Server) ConnectState(t testing.TB, addr, want string) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err := s.Run(t, "connect", addr)
-		if err == nil && bytes.Contains(out, []byte("connected to")) {
-			if s.state(t, addr) == "device" {
+		// adb connect says "failed to authenticate" for a device that
+		// wants a key the host does not have: it is then "unauthorized".
+		if err == nil && (bytes.Contains(out, []byte("connected to")) || bytes.Contains(out, []byte("failed to authenticate"))) {
+			if s.state(t, addr) == want {
 				return
 			}
 		}
@@ -102,8 +111,13 @@ func (s *Server) Connect(t testing.TB, addr string) {
 }
 
 func (s *Server) state(t testing.TB, serial string) string {
-	out, _ := s.Run(t, "-s", serial, "get-state")
-	return strings.TrimSpace(string(out))
+	out, _ := s.Run(t, "devices")
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == serial {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 // Disconnect runs `adb disconnect ADDR`.

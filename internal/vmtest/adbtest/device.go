@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,6 +92,9 @@ type GuestConfig struct {
 	NoModule bool
 	// MemoryMB is the guest's RAM (768 if zero).
 	MemoryMB int
+	// Su installs /system/bin/su (package su here), setuid root: root for
+	// a daemon that runs as the shell user.
+	Su bool
 }
 
 // BootGuest boots k with the daemon at /system/bin/adbd, busybox as
@@ -108,13 +112,16 @@ func BootGuest(t testing.TB, h *vmtest.Harness, cfg GuestConfig) *Guest {
 	}
 	files := []vmtest.File{
 		{Path: SystemBin + "/busybox", HostPath: bb, Mode: 0o755},
-		{Path: "/data/local/tmp", Dir: true, Mode: 0o1777},
+		{Path: "/data/local/tmp", Dir: true, Mode: os.ModeSticky | 0o777},
 	}
 	for _, a := range applets {
 		files = append(files, vmtest.File{Path: SystemBin + "/" + a, Symlink: "busybox"})
 	}
 	if !cfg.NoModule {
 		files = append(files, vmtest.File{Path: ModulePath, HostPath: k.File("kheaders.ko")})
+	}
+	if cfg.Su {
+		files = append(files, vmtest.File{Path: SystemBin + "/su", HostPath: buildSu(t, k.Arch), Mode: os.ModeSetuid | 0o755})
 	}
 	files = append(files, cfg.Files...)
 	fwd := "user,id=n0,restrict=on"
@@ -137,6 +144,20 @@ func BootGuest(t testing.TB, h *vmtest.Harness, cfg GuestConfig) *Guest {
 	})
 	g.VM.Run(t, "vmtest", "ifup", "eth0", "10.0.2.15/24").OK(t)
 	return g
+}
+
+// buildSu cross-builds the su of this package for arch.
+func buildSu(t testing.TB, arch vmtest.Arch) string {
+	t.Helper()
+	goTool := testkernel.NeedTool(t, "go")
+	goarch := map[vmtest.Arch]string{vmtest.X86_64: "amd64", vmtest.ARM64: "arm64"}[arch]
+	out := filepath.Join(t.TempDir(), "su")
+	c := exec.Command(goTool, "build", "-o", out, "github.com/khtool/kh/internal/vmtest/adbtest/su")
+	c.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if b, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("go build su: %v: %s", err, b)
+	}
+	return out
 }
 
 // StartDaemon starts daemon i (listening on GuestPort+i) with extra

@@ -5,11 +5,11 @@
 // their guests and start it with `vmtest spawn`.
 //
 //	adbd [-listen :5555] [-shell /system/bin/sh] [-dir /] [-uid N -gid N -groups A,B]
-//	     [-close-after BYTES] [-flip-at OFFSET] [-v]
+//	     [-close-after BYTES] [-flip-at OFFSET] [-unauthorized] [-v]
 //
 // -uid, -gid and -groups drop the daemon's privileges once it listens,
-// as adbd runs as the shell user on a production build. -close-after and
-// -flip-at stage faults (see adbd.Options).
+// as adbd runs as the shell user on a production build. -close-after,
+// -flip-at and -unauthorized stage faults (see adbd.Options).
 package main
 
 import (
@@ -44,6 +44,7 @@ func run() error {
 	groups := flag.String("groups", "", "supplementary group ids (comma-separated) with -uid")
 	closeAfter := flag.Int64("close-after", 0, "fault: break the connection once a stream has sent this many bytes")
 	flipAt := flag.Int64("flip-at", 0, "fault: invert the byte at this offset of every stream's output")
+	unauthorized := flag.Bool("unauthorized", false, "fault: ask for authentication and accept none (the host lists the device as unauthorized)")
 	verbose := flag.Bool("v", false, "log connections and streams on stderr")
 	flag.Parse()
 	if flag.NArg() != 0 {
@@ -69,7 +70,7 @@ func run() error {
 		env = append(env, "PATH=/system/bin:/bin:/sbin")
 	}
 	srv := adbd.New(adbd.Options{Shell: *shell, Dir: *dir, Env: env, Banner: *banner,
-		CloseAfter: *closeAfter, FlipAt: *flipAt, Log: log})
+		CloseAfter: *closeAfter, FlipAt: *flipAt, Unauthorized: *unauthorized, Log: log})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("listening", "addr", l.Addr().String(), "uid", os.Getuid())
