@@ -185,7 +185,9 @@ func TestUnauthorized(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- adbd.New(adbd.Options{Shell: testkernel.NeedTool(t, "sh"), Unauthorized: true}).Serve(ctx, l) }()
+	go func() {
+		done <- adbd.New(adbd.Options{Shell: testkernel.NeedTool(t, "sh"), Unauthorized: true}).Serve(ctx, l)
+	}()
 	defer func() {
 		cancel()
 		<-done
