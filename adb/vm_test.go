@@ -120,6 +120,33 @@ func TestDevice(t *testing.T) {
 			t.Errorf("BTF: %d bytes, %v", len(raw), err)
 		}
 
+		t.Run("btf-fallback", func(t *testing.T) {
+			// No kheaders source: a tree made from the device's BTF and
+			// configuration, warm on the second fetch.
+			g.VM.Rename(t, adbtest.ModulePath, adbtest.ModulePath+".away")
+			defer g.VM.Rename(t, adbtest.ModulePath+".away", adbtest.ModulePath)
+			opts := kheaders.Options{CacheDir: t.TempDir(), AllowDisk: true}
+			bt, _, err := adb.Fetch(ctx, d, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bt.Kind != kheaders.KindBTF || bt.Release != k.Release || bt.Arch != testkernel.SrcArch(string(arch)) || bt.Cached {
+				t.Errorf("BTF tree: %+v", bt)
+			}
+			h, err := os.ReadFile(filepath.Join(bt.Path, kheaders.BTFConfigHeader))
+			if err != nil || !bytes.Contains(h, []byte("#define CONFIG_BPF_SYSCALL 1")) {
+				t.Errorf("kconfig.h: %v: %.200s", err, h)
+			}
+			again, _, err := adb.Fetch(ctx, d, opts)
+			if err != nil || again.Path != bt.Path || !again.Cached {
+				t.Errorf("warm BTF fetch: %+v, %v", again, err)
+			}
+			_, _, err = adb.Fetch(ctx, d, kheaders.Options{CacheDir: t.TempDir(), AllowDisk: true, Require: kheaders.KindHeaders})
+			var nf *kheaders.NotFoundError
+			if !errors.As(err, &nf) {
+				t.Errorf("--require kheaders without a source: %v", err)
+			}
+		})
 		t.Run("run", func(t *testing.T) {
 			kh := buildKh(t, info.GOARCH())
 			var out, errb bytes.Buffer
