@@ -3,7 +3,13 @@ package adb
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/khtool/kh/internal/testkernel"
 )
 
 func TestParseDevices(t *testing.T) {
@@ -51,5 +57,43 @@ func TestParseProbe(t *testing.T) {
 	}
 	if _, err := parseProbe("s", out[:len(out)-20], probeMagic); !errors.As(err, &pe) {
 		t.Errorf("truncated notes: err = %v, want a ProbeError", err)
+	}
+}
+
+func TestFindKh(t *testing.T) {
+	arm64 := "/usr/local/lib/kh-test/arm64/busybox"
+	if _, err := os.Stat(arm64); err != nil {
+		testkernel.Skip(t, "no static arm64 ELF to stand in for a kh (%v): see .ci/run", err)
+	}
+	dir := t.TempDir()
+	self := filepath.Join(dir, "kh")
+	copyFile(t, "/bin/ls", self) // dynamically linked: not pushable
+	copyFile(t, arm64, filepath.Join(dir, "kh-linux-arm64"))
+	t.Setenv("GOBIN", "")
+	t.Setenv("HOME", dir)
+	if got, err := FindKh("arm64", self); err != nil || got != filepath.Join(dir, "kh-linux-arm64") {
+		t.Errorf("FindKh(arm64) = %q, %v", got, err)
+	}
+	if err := CheckKh(self, runtime.GOARCH); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Errorf("CheckKh of a dynamic binary: %v", err)
+	}
+	if err := CheckKh(filepath.Join(dir, "kh-linux-arm64"), "amd64"); err == nil {
+		t.Error("CheckKh accepted an arm64 binary for amd64")
+	}
+	_, err := FindKh("riscv64", self)
+	var nf *KhNotFoundError
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 go build") {
+		t.Errorf("FindKh(riscv64): %v", err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }

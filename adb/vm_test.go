@@ -16,6 +16,7 @@ import (
 	"github.com/khtool/kh/internal/vmtest"
 	"github.com/khtool/kh/internal/vmtest/adbtest"
 	"github.com/khtool/kh/kheaders"
+	"github.com/ulikunitz/xz"
 )
 
 var harness vmtest.Harness
@@ -145,6 +146,36 @@ func TestDevice(t *testing.T) {
 			var nf *kheaders.NotFoundError
 			if !errors.As(err, &nf) {
 				t.Errorf("--require kheaders without a source: %v", err)
+			}
+		})
+		t.Run("compressed-under-release", func(t *testing.T) {
+			// kheaders.ko.xz under the release in /odm, the last place
+			// looked: found once the flat /system_dlkm one is gone.
+			var xzb bytes.Buffer
+			w, err := xz.NewWriter(&xzb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(mustRead(t, k.File("kheaders.ko")))
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			p := "/odm/lib/modules/" + k.Release + "/kheaders.ko.xz"
+			for _, dir := range []string{"/odm", "/odm/lib", "/odm/lib/modules", "/odm/lib/modules/" + k.Release} {
+				g.VM.Mkdir(t, dir, 0o755)
+			}
+			g.VM.WriteFile(t, p, xzb.Bytes(), 0o644)
+			g.VM.Rename(t, adbtest.ModulePath, adbtest.ModulePath+".away")
+			defer func() {
+				g.VM.Rename(t, adbtest.ModulePath+".away", adbtest.ModulePath)
+				g.VM.Remove(t, "/odm")
+			}()
+			ct, _, err := adb.Fetch(ctx, d, kheaders.Options{CacheDir: t.TempDir(), AllowDisk: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ct.Source.Location != d.Serial+":"+p || ct.SHA256 != fileSHA256(t, k.File("kheaders.tar.xz")) || ct.Release != k.Release {
+				t.Errorf("fetch of %s: %+v", p, ct)
 			}
 		})
 		t.Run("run", func(t *testing.T) {
