@@ -115,11 +115,12 @@ const (
 func probeScript() string {
 	var b strings.Builder
 	b.WriteString(`exec 2>/dev/null
-R=$(uname -r)
+read R </proc/sys/kernel/osrelease
+read B </proc/sys/kernel/random/boot_id
 echo '` + probeMagic + `'
 echo "release $R"
 echo "machine $(uname -m)"
-echo "boot $(cat /proc/sys/kernel/random/boot_id)"
+echo "boot $B"
 U=$(id -u)
 echo "uid $U"
 S=

@@ -46,13 +46,13 @@ const cleanupTimeout = 30 * time.Second
 // streams its stdout and stderr, and returns its exit status. When ctx
 // is done (Ctrl-C), the device's kh is interrupted (SIGINT, so it
 // detaches everything; SIGKILL if it is still there 5s later). Whatever
-// happens, the directory is removed before Run returns.
+// happens, the directory is removed before Run returns; if that fails,
+// the error includes a *CleanupError naming it. The exit status is the
+// device kh's only where the device's adbd has the shell protocol
+// (shell_v2, Android 7 and later).
 func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int, err error) {
-	root := info.Root
-	if root == RootNone && info.UID != 0 {
-		if opts.NeedRoot {
-			return -1, fmt.Errorf("device %s: %w", d.Serial, ErrNoRoot)
-		}
+	if info.Root == RootNone && info.UID != 0 && opts.NeedRoot {
+		return -1, fmt.Errorf("device %s: %w", d.Serial, ErrNoRoot)
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
@@ -77,10 +77,10 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 			out, cerr = d.ExecOut(cctx, "rm -rf "+qdir+"; [ ! -e "+qdir+" ] && echo removed")
 		}
 		if cerr == nil && string(out) != "removed\n" {
-			cerr = fmt.Errorf("could not remove %s on device %s: %s", dir, d.Serial, tail(string(out)))
+			cerr = errors.New(tail(string(out)))
 		}
-		if cerr != nil && err == nil {
-			err = cerr
+		if cerr != nil {
+			err = errors.Join(err, &CleanupError{Serial: d.Serial, Dir: dir, Err: cerr})
 		}
 	}()
 	for _, f := range append([]string{opts.Kh}, opts.Files...) {
@@ -102,6 +102,18 @@ func (d *Device) Run(ctx context.Context, info *Info, opts RunOptions) (code int
 	}
 	return code, err
 }
+
+// CleanupError means Run could not remove its directory on the device.
+type CleanupError struct {
+	Serial, Dir string
+	Err         error
+}
+
+func (e *CleanupError) Error() string {
+	return fmt.Sprintf("could not remove %s on device %s (remove it with adb shell rm -rf %s): %v", e.Dir, e.Serial, e.Dir, e.Err)
+}
+
+func (e *CleanupError) Unwrap() error { return e.Err }
 
 // KhNotFoundError means no kh for the device's architecture was found.
 type KhNotFoundError struct {

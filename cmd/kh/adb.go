@@ -45,7 +45,7 @@ func (f *adbFlags) chosen() string {
 	return f.device
 }
 
-// open selects the device.
+// openDevice selects the device as adb does.
 func (a *app) openDevice(ctx context.Context, f *adbFlags) (*adb.Device, error) {
 	if f.serial != "" && f.device != "" && f.device != adbAuto && f.device != f.serial {
 		return nil, usagef("--adb=%s and -s %s name different devices", f.device, f.serial)
@@ -160,6 +160,10 @@ func (a *app) runOnDevice(ctx context.Context, f *adbFlags, needRoot bool, files
 	a.logger().Debug("running kh on the device", "device", d.Serial, "kh", kh, "root", string(info.Root), "args", fmt.Sprint(args))
 	code, err := d.Run(ctx, info, adb.RunOptions{Kh: kh, Files: files, Args: args, NeedRoot: needRoot, Stdout: a.stdout, Stderr: a.stderr})
 	if errors.Is(err, context.Canceled) {
+		var ce *adb.CleanupError
+		if errors.As(err, &ce) {
+			return &exitError{code: 130, err: ce}
+		}
 		return &exitError{code: 130}
 	}
 	if err != nil {
