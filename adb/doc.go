@@ -22,13 +22,17 @@
 //     flat or under the release; .ko, .ko.xz, .ko.zst, .ko.gz), BTF and
 //     /proc/config.gz.
 //   - Fetch picks the source as kh fetch does on the device, pulls only
-//     that one (Device.ReadFile: one round trip, as root when possible,
-//     with the device's SHA-256 and size checked: a *TransferError for a
-//     truncated or corrupt pull), checks a module's vermagic against the
-//     device's release (*VermagicError), and publishes the tree in the
-//     host's cache with kheaders.Publish. A hint keyed by the kernel's
-//     build ID and the source's stat identity makes the next Fetch for
-//     the same device and boot one round trip.
+//     that one (one round trip, as root when possible; its size and an end
+//     marker checked, and the whole xz stream verified by the extraction;
+//     when kh refuses what arrived, the device's SHA-256 tells a damaged
+//     transfer, a *TransferError, from a bad file), checks a module's
+//     vermagic against the device's release (*VermagicError), and
+//     publishes the tree in the host's cache with kheaders.Publish. A
+//     hint keyed by the kernel's build ID and the source's stat identity
+//     makes the next Fetch for the same device and boot one short round
+//     trip.
+//   - Device.ReadFile pulls any other file (BTF, configuration) with the
+//     device's SHA-256 checked.
 //   - Device.Config and Device.BTF read the device's configuration and
 //     BTF.
 //   - Device.Run pushes a kh for the device (FindKh, CheckKh) and more

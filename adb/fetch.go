@@ -45,11 +45,22 @@ const maxPull = 256 << 20
 // device prints the SHA-256 of what it sent after the bytes, and size, if
 // not negative, is the size the file must have.
 func (d *Device) ReadFile(ctx context.Context, info *Info, path string, size int64) ([]byte, error) {
+	return d.readFile(ctx, info, path, size, true)
+}
+
+// readFile is ReadFile; without digest, only the size and the end marker
+// are checked (for archives, whose xz checks cover every byte that
+// matters: see checkedPublish).
+func (d *Device) readFile(ctx context.Context, info *Info, path string, size int64, digest bool) ([]byte, error) {
 	fail := func(f string, a ...any) error {
 		return &TransferError{Serial: d.Serial, Path: path, Reason: fmt.Sprintf(f, a...)}
 	}
 	p := Quote(path)
-	line := "if cat " + p + "; then echo; echo \"kh-sum $(sha256sum " + p + ")\"; else echo; echo kh-fail; fi"
+	sum := "\"kh-sum $(sha256sum " + p + ")\""
+	if !digest {
+		sum = "kh-sum"
+	}
+	line := "if cat " + p + "; then echo; echo " + sum + "; else echo; echo kh-fail; fi"
 	out, err := d.ExecOut(ctx, info.AsRoot(line))
 	if err != nil {
 		return nil, err
@@ -61,25 +72,57 @@ func (d *Device) ReadFile(ctx context.Context, info *Info, path string, size int
 		}
 		return nil, fail("%s", why)
 	}
-	i := bytes.LastIndex(out, []byte("\nkh-sum "))
+	i := bytes.LastIndex(out, []byte("\nkh-sum"))
 	if i < 0 || !bytes.HasSuffix(out, []byte("\n")) {
 		return nil, fail("the transfer ended early (%d bytes arrived; the device went away?)", len(out))
 	}
-	data, trailer := out[:i], strings.Fields(string(out[i+len("\nkh-sum "):]))
+	data, trailer := out[:i], strings.Fields(string(out[i+len("\nkh-sum"):]))
 	if size >= 0 && int64(len(data)) != size {
 		return nil, fail("%d bytes arrived, the file has %d", len(data), size)
 	}
 	if len(data) > maxPull {
 		return nil, fail("%d bytes is more than kh pulls (%d)", len(data), maxPull)
 	}
+	if !digest {
+		return data, nil
+	}
 	if len(trailer) == 0 || len(trailer[0]) != 64 {
 		return nil, fail("the device printed no SHA-256 (no sha256sum?)")
 	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != trailer[0] {
+	digestSum := sha256.Sum256(data)
+	if got := hex.EncodeToString(digestSum[:]); got != trailer[0] {
 		return nil, fail("corrupt: SHA-256 %s on the host, %s on the device", got[:16], trailer[0][:16])
 	}
 	return data, nil
+}
+
+// explain says whether an archive pulled from the device that kh refuses
+// was damaged on the way (the device's SHA-256 of the file differs: a
+// *TransferError) or is bad on the device too (err unchanged).
+func (d *Device) explain(ctx context.Context, info *Info, path string, data []byte, err error) error {
+	out, xerr := d.ExecOut(ctx, info.AsRoot("sha256sum "+Quote(path)+" 2>&1"))
+	f := strings.Fields(string(out))
+	if xerr != nil || len(f) == 0 || len(f[0]) != 64 {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != f[0] {
+		return &TransferError{Serial: d.Serial, Path: path, Reason: fmt.Sprintf("corrupt: SHA-256 %s on the host, %s on the device", got[:16], f[0][:16])}
+	}
+	return err
+}
+
+// checkedPublish publishes an archive pulled without a digest: the
+// extraction verifies the whole xz stream (block checks, index, footer),
+// so a byte damaged on the way fails it, and explain then tells the
+// transfer from the file.
+func (d *Device) checkedPublish(ctx context.Context, info *Info, opts kheaders.Options, path string, data []byte, a *kheaders.Archive, key string) (*kheaders.Tree, error) {
+	t, err := kheaders.Publish(ctx, opts, a, key)
+	var ae *kheaders.ArchiveError
+	if errors.As(err, &ae) {
+		return nil, d.explain(ctx, info, path, data, err)
+	}
+	return t, err
 }
 
 // hintKey is the identity of a device's header source: the kernel's
@@ -199,12 +242,12 @@ func fetchFrom(ctx context.Context, d *Device, info *Info, opts kheaders.Options
 			return t, nil
 		}
 		log.Debug("source taken", "source", "sysfs", "device", d.Serial)
-		data, err := d.ReadFile(ctx, info, f.Path, f.Size)
+		data, err := d.readFile(ctx, info, f.Path, f.Size, false)
 		if err != nil {
 			return nil, err
 		}
 		a := &kheaders.Archive{Data: data, Source: kheaders.Source{Kind: kheaders.SourceSysfs, Location: location(d.Serial, f.Path)}, Release: info.Release}
-		return kheaders.Publish(ctx, opts, a, key)
+		return d.checkedPublish(ctx, info, opts, f.Path, data, a, key)
 	}
 	skip(kheaders.SysfsArchive, "absent")
 
@@ -214,24 +257,30 @@ func fetchFrom(ctx context.Context, d *Device, info *Info, opts kheaders.Options
 			return t, nil
 		}
 		log.Debug("source taken", "source", "module", "device", d.Serial, "path", f.Path)
-		data, err := d.ReadFile(ctx, info, f.Path, f.Size)
+		data, err := d.readFile(ctx, info, f.Path, f.Size, false)
 		if err != nil {
 			return nil, err
 		}
 		a, err := kheaders.ParseArchive(data, location(d.Serial, f.Path))
 		if err != nil {
+			if err := d.explain(ctx, info, f.Path, data, err); errors.As(err, new(*TransferError)) {
+				return nil, err
+			}
 			log.Debug("kheaders module not used", "module", f.Path, "why", err)
 			skip(f.Path, err.Error())
 			continue
 		}
 		if a.Release != info.Release {
-			err := &VermagicError{Path: location(d.Serial, f.Path), Module: a.Release, Running: info.Release}
+			var err error = &VermagicError{Path: location(d.Serial, f.Path), Module: a.Release, Running: info.Release}
+			if err := d.explain(ctx, info, f.Path, data, err); errors.As(err, new(*TransferError)) {
+				return nil, err
+			}
 			log.Debug("kheaders module not used", "module", f.Path, "why", err)
 			skip(f.Path, err.Error())
 			continue
 		}
 		a.Source = kheaders.Source{Kind: kheaders.SourceModule, Location: location(d.Serial, f.Path)}
-		return kheaders.Publish(ctx, opts, a, key)
+		return d.checkedPublish(ctx, info, opts, f.Path, data, a, key)
 	}
 	if len(info.Modules) == 0 {
 		skip("kheaders module", "none in /system_dlkm, /vendor_dlkm, /vendor, /odm or /lib/modules/"+info.Release)
