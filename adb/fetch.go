@@ -182,7 +182,8 @@ func deviceKey(serial string) string {
 // used, proven unchanged (same kernel build, same file) by one short
 // round trip, and its tree still in the cache.
 func quickFetch(ctx context.Context, d *Device, opts kheaders.Options) (*kheaders.Tree, *Info, bool) {
-	last, ok := kheaders.LookupHint(opts, deviceKey(d.Serial))
+	hints := kheaders.NewHints(opts)
+	last, ok := hints.Lookup(deviceKey(d.Serial))
 	if !ok {
 		return nil, nil, false
 	}
@@ -203,7 +204,7 @@ func quickFetch(ctx context.Context, d *Device, opts kheaders.Options) (*kheader
 	if kind == "btf" {
 		extra = fmt.Sprint(info.Config)
 	}
-	t, ok := kheaders.LookupHint(opts, hintKey(info, kind, info.quick, extra))
+	t, ok := hints.Lookup(hintKey(info, kind, info.quick, extra))
 	if !ok || t.Release != info.Release || t.Path != last.Path {
 		return nil, nil, false
 	}

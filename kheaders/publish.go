@@ -70,3 +70,13 @@ func RecordHint(opts Options, hint string, t *Tree) error {
 	}
 	return c.SetHint(hint, t, t.Source)
 }
+
+// Hints looks hints up in a cache opened once, for a caller that makes
+// several lookups (LookupHint opens the cache each time).
+type Hints struct{ f *fetcher }
+
+// NewHints returns the hint lookups of the cache of opts.
+func NewHints(opts Options) *Hints { return &Hints{f: newFetcher(opts)} }
+
+// Lookup is LookupHint.
+func (h *Hints) Lookup(hint string) (*Tree, bool) { return h.f.fromHint(hint) }

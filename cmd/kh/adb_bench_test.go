@@ -52,46 +52,58 @@ func TestADBBench(t *testing.T) {
 	adb := srv.ADB
 	serial := g.Addrs[0]
 
-	timeIt := func(prepare func(), name string, args ...string) time.Duration {
-		t.Helper()
-		var ds []time.Duration
-		for range runs {
-			if prepare != nil {
-				prepare()
-			}
-			c := exec.Command(args[0], args[1:]...)
-			c.Env = env
-			start := time.Now()
-			out, err := c.Output()
-			d := time.Since(start)
-			if err != nil {
-				t.Fatalf("%s: %v: %s", name, err, out)
-			}
-			ds = append(ds, d)
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2]
+	// Round robin: each round runs every command once, so that the load
+	// of the shared machine falls on all of them alike; each figure is
+	// the median of its runs.
+	type cmd struct {
+		name    string
+		prepare func()
+		args    []string
+		times   []time.Duration
 	}
 	cache := filepath.Join(shm, "cache")
 	fresh := func() { os.RemoveAll(cache) }
 	module := filepath.Join(shm, "kheaders.ko")
-
-	// Interleave nothing: each figure is a median of its own runs, all
-	// in this one session against the same guest.
-	execTrue := timeIt(nil, "adb exec-out true", adb, "-s", serial, "exec-out", "true")
-	coldAdb := timeIt(fresh, "kh fetch --adb (cold)", bin, "fetch", "--cache-dir", cache, "-s", serial)
-	warmAdb := timeIt(nil, "kh fetch --adb (warm)", bin, "fetch", "--cache-dir", cache, "-s", serial)
-	pull := timeIt(nil, "adb exec-out cat", "sh", "-c", fmt.Sprintf("%s -s %s exec-out cat %s > %s", adb, serial, adbtest.ModulePath, module))
-	coldFrom := timeIt(fresh, "kh fetch --from (cold)", bin, "fetch", "--cache-dir", cache, "--from", module)
+	cmds := []*cmd{
+		{name: "kh fetch --adb (cold)", prepare: fresh, args: []string{bin, "fetch", "--cache-dir", cache, "-s", serial}},
+		{name: "kh fetch --adb (warm)", args: []string{bin, "fetch", "--cache-dir", cache, "-s", serial}},
+		{name: "adb exec-out true", args: []string{adb, "-s", serial, "exec-out", "true"}},
+		{name: "adb exec-out cat", args: []string{"sh", "-c", fmt.Sprintf("%s -s %s exec-out cat %s > %s", adb, serial, adbtest.ModulePath, module)}},
+		{name: "kh fetch --from (cold)", prepare: fresh, args: []string{bin, "fetch", "--cache-dir", cache, "--from", module}},
+	}
+	for range runs {
+		for _, c := range cmds {
+			if c.prepare != nil {
+				c.prepare()
+			}
+			x := exec.Command(c.args[0], c.args[1:]...)
+			x.Env = env
+			start := time.Now()
+			out, err := x.Output()
+			d := time.Since(start)
+			if err != nil {
+				t.Fatalf("%s: %v: %s", c.name, err, out)
+			}
+			c.times = append(c.times, d)
+		}
+	}
+	median := func(c *cmd) time.Duration {
+		slices.Sort(c.times)
+		return c.times[len(c.times)/2]
+	}
+	coldAdb, warmAdb, execTrue, pull, coldFrom := median(cmds[0]), median(cmds[1]), median(cmds[2]), median(cmds[3]), median(cmds[4])
 
 	ms := func(d time.Duration) string { return fmt.Sprintf("%7.1f ms", float64(d.Microseconds())/1000) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "x86_64 6.12 guest under TCG, %d runs each, medians; module %s\n", runs, adbtest.ModulePath)
+	fmt.Fprintf(&b, "x86_64 6.12 guest under TCG, %d rounds (each command once per round), medians; module %s\n", runs, adbtest.ModulePath)
 	fmt.Fprintf(&b, "adb exec-out true           %s\n", ms(execTrue))
 	fmt.Fprintf(&b, "kh fetch --adb (warm)       %s  = %.2fx adb exec-out true (target <= 2x)\n", ms(warmAdb), float64(warmAdb)/float64(execTrue))
 	fmt.Fprintf(&b, "adb exec-out cat MODULE     %s\n", ms(pull))
 	fmt.Fprintf(&b, "kh fetch --from (cold)      %s\n", ms(coldFrom))
 	fmt.Fprintf(&b, "kh fetch --adb (cold)       %s  = %.2fx (cat + fetch --from = %s) (target <= 1.2x)\n", ms(coldAdb), float64(coldAdb)/float64(pull+coldFrom), ms(pull+coldFrom))
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "  %-24s runs: %v\n", c.name, c.times)
+	}
 	t.Log("\n" + b.String())
 	if out := os.Getenv("KH_BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(b.String()), 0o644)
