@@ -156,6 +156,8 @@ GNU build ID in that OCI repository (see kh push); the kernel's BTF.
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
 	}
 	o.fetch.add(cmd)
+	o.fetch.adb = &adbFlags{}
+	o.fetch.adb.add(cmd, false)
 	outputFlag(cmd, &o.output)
 	return cmd
 }
