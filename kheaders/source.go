@@ -65,6 +65,12 @@ func ReadArchive(path string) (*Archive, error) {
 	return parseArchive(data, path)
 }
 
+// ParseArchive is ReadArchive for bytes already read, for example pulled
+// from a device; name is the Source.Location and names it in errors.
+func ParseArchive(data []byte, name string) (*Archive, error) {
+	return parseArchive(data, name)
+}
+
 // parseArchive is ReadArchive for the bytes read from path.
 func parseArchive(data []byte, path string) (*Archive, error) {
 	if bytes.HasPrefix(data, xzMagic) {

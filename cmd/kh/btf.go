@@ -21,6 +21,7 @@ func (a *app) btfCmd() *cobra.Command {
 		from, base, module, outFile, guard, format string
 		splitOnly, unsorted, legacy                bool
 		remote                                     remoteFlags
+		af                                         adbFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "btf",
@@ -63,6 +64,17 @@ the file atomically.`,
 			}
 			if unsorted && legacy {
 				return usagef("--unsorted and --bpftool-v7.1 are exclusive (v7.1's order is unsorted)")
+			}
+			if af.on() {
+				if from != "" || module != "" || base != "" {
+					return usagef("--adb reads the device's kernel BTF: not with --from, --module or --base")
+				}
+				tmp, err := a.pullADB(cmd.Context(), &af, readBTF)
+				if err != nil {
+					return err
+				}
+				defer os.Remove(tmp)
+				from = tmp
 			}
 			if from != "" && module != "" {
 				return usagef("--from and --module are exclusive")
@@ -182,5 +194,6 @@ the file atomically.`,
 	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
 	remote.add(cmd, true)
 	outputFlag(cmd, &format)
+	af.add(cmd, false)
 	return cmd
 }

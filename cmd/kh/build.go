@@ -65,6 +65,8 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 	fl.StringVar(&o.clang, "clang", "", "clang to run (default: clang, else the newest clang-NN in $PATH)")
 	fl.StringVar(&o.llc, "llc", "", "llc to run (default: the one beside clang, else llc in $PATH)")
 	o.fetch.add(cmd)
+	o.fetch.adb = &adbFlags{}
+	o.fetch.adb.add(cmd, false)
 	return cmd
 }
 

@@ -38,6 +38,8 @@ default it is the tree's.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runCFlags(cmd.Context(), &o) },
 	}
 	o.fetch.add(cmd)
+	o.fetch.adb = &adbFlags{}
+	o.fetch.adb.add(cmd, false)
 	outputFlag(cmd, &o.output)
 	cmd.Flags().StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
 	return cmd

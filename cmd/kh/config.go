@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -22,6 +23,7 @@ func (a *app) configCmd() *cobra.Command {
 		diff     bool
 		autoconf bool
 		remote   remoteFlags
+		af       adbFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "config [OPTION...]",
@@ -49,6 +51,17 @@ added (+) and changed options; the exit status is 1 if they differ.`,
 				return err
 			}
 			ctx := cmd.Context()
+			if af.on() {
+				if from != "" || diff {
+					return usagef("--adb reads the device's configuration: not with --from or --diff")
+				}
+				tmp, err := a.pullADB(ctx, &af, readConfig)
+				if err != nil {
+					return err
+				}
+				defer os.Remove(tmp)
+				from = tmp
+			}
 			if diff {
 				if from != "" || autoconf {
 					return usagef("--diff cannot be combined with --from or --autoconf")
@@ -114,6 +127,7 @@ added (+) and changed options; the exit status is 1 if they differ.`,
 	f.StringVar(&from, "from", "", `read the configuration from FILE or DIR ("-" for stdin, "running" for the running kernel)`)
 	f.BoolVar(&diff, "diff", false, "compare two sources given as arguments")
 	f.BoolVar(&autoconf, "autoconf", false, "print the configuration as include/generated/autoconf.h")
+	af.add(cmd, false)
 	return cmd
 }
 

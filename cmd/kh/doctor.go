@@ -33,6 +33,7 @@ Exit status: 0 when tracing can work, 1 when an essential check fails
 	}
 	outputFlag(cmd, &o.output)
 	o.cache.add(cmd, false)
+	o.adb.add(cmd, true)
 	cmd.Flags().BoolVar(&o.fix, "fix", false, "mount what is missing (tracefs, debugfs, bpffs, securityfs); needs root")
 	return cmd
 }
@@ -44,12 +45,21 @@ type doctorOptions struct {
 	fix    bool
 	// checks replaces doctor.DefaultChecks (tests); nil means the defaults.
 	checks []doctor.Check
+	// adb runs the doctor on an Android device instead (--adb).
+	adb adbFlags
 }
 
 // runDoctor is `kh doctor` once its command line is parsed.
 func (a *app) runDoctor(ctx context.Context, o *doctorOptions) error {
 	if err := checkOutput(o.output); err != nil {
 		return err
+	}
+	if o.adb.on() {
+		args := []string{"doctor", "-o", o.output}
+		if o.fix {
+			args = append(args, "--fix")
+		}
+		return a.runOnDevice(ctx, &o.adb, false, nil, args)
 	}
 	rep, err := doctor.Run(ctx, doctor.Options{Fix: o.fix, CacheDir: a.cacheDir(o.cache), AllowDisk: o.cache.allowDisk, Checks: o.checks})
 	if err != nil {

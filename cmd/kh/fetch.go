@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/khtool/kh/cache"
@@ -21,6 +22,8 @@ type fetchFlags struct {
 	// query adds the flags that fetch another kernel's tree from a
 	// registry (kh fetch only: others have an --arch of their own).
 	query bool
+	// adb, if set, adds --adb: the device's kernel instead of this one.
+	adb *adbFlags
 }
 
 func (f *fetchFlags) add(cmd *cobra.Command) {
@@ -63,6 +66,9 @@ func (a *app) fetchOpts(f *fetchFlags) (kheaders.Options, error) {
 
 // fetch runs kheaders.Fetch with the command line's options.
 func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) {
+	if f.adb.on() {
+		return a.fetchADB(ctx, f)
+	}
 	opts, err := a.fetchOpts(f)
 	if err != nil {
 		return nil, err
@@ -73,6 +79,23 @@ func (a *app) fetch(ctx context.Context, f *fetchFlags) (*kheaders.Tree, error) 
 // fetchHeld runs kheaders.FetchHeld: the tree, and a shared lock on it
 // that kh clean respects (nil for a tree used in place).
 func (a *app) fetchHeld(ctx context.Context, f *fetchFlags) (*kheaders.Tree, *cache.Hold, error) {
+	if f.adb.on() {
+		// A device's tree is held as kheaders.FetchHeld holds one.
+		for i := 0; ; i++ {
+			t, err := a.fetchADB(ctx, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			h, err := cache.HoldTree(ctx, t.Path)
+			if errors.Is(err, cache.ErrNotCached) && i < 10 {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			return t, h, nil
+		}
+	}
 	opts, err := a.fetchOpts(f)
 	if err != nil {
 		return nil, nil, err
@@ -133,6 +156,8 @@ GNU build ID in that OCI repository (see kh push); the kernel's BTF.
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
 	}
 	o.fetch.add(cmd)
+	o.fetch.adb = &adbFlags{}
+	o.fetch.adb.add(cmd, false)
 	outputFlag(cmd, &o.output)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func (a *app) runCmd() *cobra.Command {
 		btfFile  string
 		kconfig  string
 		records  []string
+		af       adbFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run PROG.bpf.o",
@@ -52,6 +54,20 @@ everything. Needs root (or CAP_BPF and CAP_PERFMON).`,
 				}
 				types[m] = t
 			}
+			if af.on() {
+				if btfFile != "" || kconfig != "" {
+					return usagef("--adb runs against the device's own BTF and configuration: not with --btf or --kconfig")
+				}
+				dargs := []string{"run", "-o", output}
+				if duration > 0 {
+					dargs = append(dargs, "--duration", duration.String())
+				}
+				for _, r := range records {
+					dargs = append(dargs, "--record", r)
+				}
+				dargs = append(dargs, filepath.Base(args[0]))
+				return a.runOnDevice(cmd.Context(), &af, true, []string{args[0]}, dargs)
+			}
 			sink := loader.TextSink(a.stdout)
 			if output == "json" {
 				sink = loader.JSONSink(a.stdout)
@@ -78,6 +94,7 @@ everything. Needs root (or CAP_BPF and CAP_PERFMON).`,
 		},
 	}
 	outputFlag(cmd, &output)
+	af.add(cmd, true)
 	f := cmd.Flags()
 	f.DurationVar(&duration, "duration", 0, "stop after this long (e.g. 10s); default: until interrupted")
 	f.StringVar(&btfFile, "btf", "", "kernel BTF to relocate against: raw BTF or an ELF file with .BTF (default: the running kernel's)")
