@@ -94,7 +94,7 @@ func TestCFlagsArchDefines(t *testing.T) {
 		{"loongarch", []string{"#define CONFIG_64BIT 1"}, "loongarch64-linux-gnu", "bpfel", nil},
 	} {
 		tree := fakeHeaderTree(t, tc.arch, tc.config...)
-		p, err := planCompile(tree, "")
+		p, err := planCompile(tree, "", "")
 		if err != nil {
 			t.Errorf("%s %v: %v", tc.arch, tc.config, err)
 			continue

@@ -93,6 +93,21 @@ const (
 	ShellFish Shell = "fish"
 )
 
+// Shells returns the shell names ParseShell accepts.
+func Shells() []string { return []string{"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish"} }
+
+// ParseShell returns the Shell of a shell's name: sh, bash, zsh, dash, ksh
+// and mksh all read ShellSh syntax; fish reads ShellFish.
+func ParseShell(name string) (Shell, error) {
+	switch name {
+	case "sh", "bash", "zsh", "dash", "ksh", "mksh":
+		return ShellSh, nil
+	case "fish":
+		return ShellFish, nil
+	}
+	return "", fmt.Errorf("unknown shell %q (want one of %s)", name, strings.Join(Shells(), ", "))
+}
+
 // Format writes vars as commands of shell, one per line, for eval.
 // Values are quoted so that any byte string but NUL survives.
 func Format(vars []Var, shell Shell) (string, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -179,3 +181,20 @@ func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// checkOutFile validates an -O argument before any work is done: "-" is
+// stdout; a directory, or a file in a directory that does not exist, is
+// a usage error.
+func checkOutFile(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usagef("-O %s is a directory: name a file to write (-O - for stdout)", path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usagef("-O %s: no directory %s to write it in", path, dir)
+	}
+	return nil
+}
