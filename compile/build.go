@@ -44,6 +44,9 @@ type Options struct {
 	// (bpf/bpf_helpers.h, ...); "" means libbpf-dev's (/usr/include),
 	// if installed. See CFlagsFor.
 	LibbpfInclude string
+
+	// libbpfDefault replaces LibbpfDefault in tests.
+	libbpfDefault string
 }
 
 // MissingToolError means a compiler Build needs is not installed.
@@ -82,7 +85,10 @@ func (e *CompileError) Error() string {
 		}
 	}
 	if e.MissingLibbpf {
-		msg += "; libbpf's headers are not installed (no " + LibbpfDefault + "/" + libbpfProbe + ")"
+		msg += "; libbpf's headers are not installed (no " + libbpfProbe + " in " + LibbpfDefault + ")"
+	}
+	if e.Tool == "llc" && strings.Contains(e.Diagnostics, "llvm.preserve.") {
+		msg += "; CO-RE accesses (BPF_CORE_READ, __builtin_preserve_access_index) need a BTF tree (vmlinux.h, compiled with -target bpf), not kernel headers: use BPF_PROBE_READ or bpf_probe_read_kernel here"
 	}
 	if e.Tool == "llc" && strings.Contains(e.Diagnostics, "inline asm") {
 		msg += "; the program reached kernel code with the architecture's inline assembly (such as current or a per-CPU accessor), which BPF cannot run: read kernel memory with BPF helpers (bpf_get_current_task, bpf_probe_read_kernel) instead"
@@ -132,6 +138,18 @@ func Build(ctx context.Context, t *kheaders.Tree, src, out string, opts Options)
 	})
 }
 
+// libbpf returns the libbpf include directory to look in and whether
+// it was named (else it is the default, which may be missing).
+func (o Options) libbpf() libbpfDir {
+	if o.LibbpfInclude != "" {
+		return libbpfDir{dir: o.LibbpfInclude, named: true}
+	}
+	if o.libbpfDefault != "" {
+		return libbpfDir{dir: o.libbpfDefault}
+	}
+	return libbpfDir{dir: LibbpfDefault}
+}
+
 // BuildTo is Build writing the object to w (such as standard output for
 // clang's "-o -"). Nothing is written to w unless the build succeeds.
 func BuildTo(ctx context.Context, t *kheaders.Tree, src string, w io.Writer, opts Options) error {
@@ -147,7 +165,7 @@ func BuildTo(ctx context.Context, t *kheaders.Tree, src string, w io.Writer, opt
 
 // build compiles src and hands the step that writes the object to emit.
 func build(ctx context.Context, t *kheaders.Tree, src string, opts Options, emit func(func(io.Writer) error) error) error {
-	p, err := planCompile(t, opts.Arch, opts.LibbpfInclude)
+	p, err := planCompile(t, opts.Arch, opts.libbpf())
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,8 @@ type compilePlan struct {
 // (KBUILD_MODNAME "kh"; a tree kh did not extract gets
 // -DKBUILD_MODNAME="kh" instead), -D__KERNEL__, -D__BPF_TRACING__,
 // -D__TARGET_ARCH_ARCH, the defines the kernel's arch Makefile adds,
-// -fno-stack-protector and the warnings kernel headers trigger, then
-// -idirafter of libbpf's headers when they are installed (see
-// CFlagsFor). Compile with them to LLVM IR and lower it to BPF:
+// -fno-stack-protector and the warnings kernel headers trigger.
+// CFlagsFor adds libbpf's headers. Compile with them to LLVM IR and lower it to BPF:
 //
 //	clang $(kh cflags) -O2 -g -emit-llvm -c prog.bpf.c -o - | llc -march=bpf -filetype=obj -o prog.bpf.o
 //
@@ -76,11 +75,15 @@ type compilePlan struct {
 // big-endian kernel), -I of the tree (for vmlinux.h), -include of its
 // kconfig.h and -D__TARGET_ARCH_ARCH; add -O2 -g -c.
 func CFlags(t *kheaders.Tree, arch string) ([]string, error) {
-	return CFlagsFor(t, Options{Arch: arch})
+	p, err := planCompile(t, arch, libbpfDir{})
+	if err != nil {
+		return nil, err
+	}
+	return p.flags, nil
 }
 
-// CFlagsFor is CFlags with opts.Arch and opts.LibbpfInclude (the other
-// fields are Build's).
+// CFlagsFor is CFlags for opts.Arch plus libbpf's headers, as Build
+// compiles (the other fields of opts are Build's).
 //
 // libbpf's headers (bpf/bpf_helpers.h, bpf/bpf_tracing.h,
 // bpf/bpf_core_read.h) are found in opts.LibbpfInclude, else where
@@ -92,7 +95,7 @@ func CFlags(t *kheaders.Tree, arch string) ([]string, error) {
 // default is not (programs that do not include libbpf do not need it;
 // a failed build says so, see CompileError.MissingLibbpf).
 func CFlagsFor(t *kheaders.Tree, opts Options) ([]string, error) {
-	p, err := planCompile(t, opts.Arch, opts.LibbpfInclude)
+	p, err := planCompile(t, opts.Arch, opts.libbpf())
 	if err != nil {
 		return nil, err
 	}
@@ -113,26 +116,33 @@ func (e *LibbpfError) Error() string {
 	return fmt.Sprintf("%s has no %s: not an include directory of libbpf's headers", e.Dir, libbpfProbe)
 }
 
-// findLibbpf returns the libbpf include directory to use: dir, which
-// must hold libbpf's headers, else LibbpfDefault if it does, else "".
-func findLibbpf(dir string) (string, error) {
-	if dir == "" {
-		if hasFile(LibbpfDefault, libbpfProbe) {
-			return LibbpfDefault, nil
-		}
+// libbpfDir is where to look for libbpf's headers; the zero value
+// means nowhere.
+type libbpfDir struct {
+	dir   string
+	named bool // by the caller: it must hold them
+}
+
+// find returns the libbpf include directory to use: a named one, which
+// must hold libbpf's headers, else the default if it does, else "".
+func (l libbpfDir) find() (string, error) {
+	if l.dir == "" {
 		return "", nil
 	}
-	abs, err := filepath.Abs(dir)
+	abs, err := filepath.Abs(l.dir)
 	if err != nil {
 		return "", err
 	}
-	if !hasFile(abs, libbpfProbe) {
-		return "", &LibbpfError{Dir: dir}
+	if hasFile(abs, libbpfProbe) {
+		return abs, nil
 	}
-	return abs, nil
+	if l.named {
+		return "", &LibbpfError{Dir: l.dir}
+	}
+	return "", nil
 }
 
-func planCompile(t *kheaders.Tree, arch, libbpf string) (*compilePlan, error) {
+func planCompile(t *kheaders.Tree, arch string, libbpf libbpfDir) (*compilePlan, error) {
 	if err := knownKind(t); err != nil {
 		return nil, err
 	}
@@ -143,7 +153,7 @@ func planCompile(t *kheaders.Tree, arch, libbpf string) (*compilePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	lib, err := findLibbpf(libbpf)
+	lib, err := libbpf.find()
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +166,9 @@ func planCompile(t *kheaders.Tree, arch, libbpf string) (*compilePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if lib != "" {
+	// A BTF tree compiles with -target bpf, whose search path already
+	// ends in /usr/include; only a named directory is added.
+	if lib != "" && (t.Kind != kheaders.KindBTF || libbpf.named) {
 		p.flags = append(p.flags, "-idirafter", lib)
 	}
 	return p, nil
@@ -213,6 +225,9 @@ func (p *compilePlan) planHeaders() error {
 		"-I" + filepath.Join(root, "include/uapi"),
 		"-I" + filepath.Join(root, "include/generated/uapi"),
 		"-include", filepath.Join(root, "include/linux/kconfig.h"),
+		"-D__KERNEL__",
+		"-D__BPF_TRACING__",
+		"-D__TARGET_ARCH_" + p.arch,
 	}
 	// KBUILD_MODNAME is a string literal; the header keeps the quotes
 	// off the command line (a shell keeps them in $(kh cflags)).
@@ -221,11 +236,6 @@ func (p *compilePlan) planHeaders() error {
 	} else {
 		f = append(f, `-DKBUILD_MODNAME="kh"`)
 	}
-	f = append(f,
-		"-D__KERNEL__",
-		"-D__BPF_TRACING__",
-		"-D__TARGET_ARCH_"+p.arch,
-	)
 	f = append(f, archDefines(p.arch, cfg)...)
 	f = append(f, "-fno-stack-protector", "-fno-asynchronous-unwind-tables")
 	p.flags = append(f, silencedWarnings()...)
