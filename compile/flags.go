@@ -192,7 +192,7 @@ func resolveArch(t *kheaders.Tree, arch string) (string, error) {
 	}
 	if t.Arch != "" && a != t.Arch {
 		if t.Kind == kheaders.KindBTF {
-			return "", fmt.Errorf("%s: the BTF tree describes an %s kernel, not %s", t.Path, t.Arch, a)
+			return "", fmt.Errorf("%s: the BTF tree describes a kernel for %s, not %s", t.Path, t.Arch, a)
 		}
 		if fi, err := os.Stat(filepath.Join(t.Path, "arch", a, "include")); err != nil || !fi.IsDir() {
 			return "", fmt.Errorf("%s: the tree holds %s headers and has no arch/%s/include", t.Path, t.Arch, a)

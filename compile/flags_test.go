@@ -123,7 +123,7 @@ func TestCFlagsBTF(t *testing.T) {
 	if !slices.Equal(flags, want) {
 		t.Fatalf("got %q, want %q", flags, want)
 	}
-	if _, err := CFlags(tree, "x86"); err == nil || !strings.Contains(err.Error(), "describes an arm64 kernel, not x86") {
+	if _, err := CFlags(tree, "x86"); err == nil || !strings.Contains(err.Error(), "describes a kernel for arm64, not x86") {
 		t.Errorf("BTF tree for another arch: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, kheaders.BTFConfigHeader), []byte("#define CONFIG_64BIT 1\n#define CONFIG_CPU_BIG_ENDIAN 1\n"), 0o644)

@@ -185,5 +185,8 @@ the file atomically.`,
 	f.StringVar(&guard, "guard", "", "include-guard `MACRO` (default "+btf.DefaultGuard+"; with --split-only __NAME_H__ after the module or file)")
 	remote.add(cmd, true)
 	outputFlag(cmd, &format)
+	cmd.RegisterFlagCompletionFunc("module", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return btfModules(filepath.Dir(btf.KernelPath)), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }

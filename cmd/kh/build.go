@@ -65,6 +65,7 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 	fl.StringVarP(&o.object, "object", "O", "", "object file to write (default: PROG.bpf.o for PROG.bpf.c)")
 	outputFlag(cmd, &o.output)
 	fl.StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
+	completeValues(cmd, "arch", compile.Architectures()...)
 	fl.StringVar(&o.clang, "clang", "", "clang to run (default: clang, else the newest clang-NN in $PATH)")
 	fl.StringVar(&o.llc, "llc", "", "llc to run (default: the one beside clang, else llc in $PATH)")
 	libbpfFlag(cmd, &o.libbpf)

@@ -47,6 +47,7 @@ default it is the tree's.`,
 	o.fetch.add(cmd)
 	outputFlag(cmd, &o.output)
 	cmd.Flags().StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
+	completeValues(cmd, "arch", compile.Architectures()...)
 	libbpfFlag(cmd, &o.libbpf)
 	return cmd
 }

@@ -38,6 +38,7 @@ tree's) go to stderr.
 	o.fetch.add(cmd)
 	outputFlag(cmd, &o.output)
 	cmd.Flags().StringVar(&o.shell, "shell", "sh", "shell syntax of the output: sh, bash, zsh, dash, ksh, mksh (all sh syntax) or fish")
+	completeValues(cmd, "shell", toolenv.Shells()...)
 	return cmd
 }
 
