@@ -102,6 +102,22 @@ func CFlagsFor(t *kheaders.Tree, opts Options) ([]string, error) {
 	return p.flags, nil
 }
 
+// CheckOptions checks what of opts can be checked without a tree: that
+// opts.Arch, if set, is a known architecture (*UnknownArchError) and
+// that opts.LibbpfInclude, if set, holds libbpf's headers
+// (*LibbpfError). Callers check a command line with it before fetching.
+func CheckOptions(opts Options) error {
+	if opts.Arch != "" && !slices.Contains(Architectures(), kernel.SrcArch(opts.Arch)) {
+		return &UnknownArchError{Arch: opts.Arch}
+	}
+	if opts.LibbpfInclude != "" {
+		if _, err := opts.libbpf().find(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LibbpfDefault is the include directory of libbpf's headers that
 // Debian's libbpf-dev installs (/usr/include/bpf/bpf_helpers.h).
 const LibbpfDefault = "/usr/include"

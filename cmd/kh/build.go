@@ -88,6 +88,9 @@ func (a *app) runBuild(ctx context.Context, o *buildOptions) error {
 	if err := checkOutFile(out); err != nil {
 		return err
 	}
+	if err := compile.CheckOptions(compile.Options{Arch: o.arch, LibbpfInclude: o.libbpf}); err != nil {
+		return libbpfAdvice(archUsage(err))
+	}
 	t, hold, err := a.fetchHeld(ctx, &o.fetch)
 	if err != nil {
 		return err

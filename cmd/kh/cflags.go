@@ -80,11 +80,15 @@ type cflagsOptions struct {
 
 // runCFlags is `kh cflags` once its command line is parsed.
 func (a *app) runCFlags(ctx context.Context, o *cflagsOptions) error {
+	copts := compile.Options{Arch: o.arch, LibbpfInclude: o.libbpf}
+	if err := compile.CheckOptions(copts); err != nil {
+		return libbpfAdvice(archUsage(err))
+	}
 	t, err := a.fetchTree(ctx, o.output, &o.fetch)
 	if err != nil {
 		return err
 	}
-	flags, err := compile.CFlagsFor(t, compile.Options{Arch: o.arch, LibbpfInclude: o.libbpf})
+	flags, err := compile.CFlagsFor(t, copts)
 	if err != nil {
 		return libbpfAdvice(archUsage(err))
 	}

@@ -166,3 +166,33 @@ func TestFetchDirJSON(t *testing.T) {
 		t.Errorf("in place: files %d bytes %d created %v; the published tree has %d files, %d bytes", m.Files, m.Bytes, m.Created, pub.Files, pub.Bytes)
 	}
 }
+
+// TestUsageBeforeWork is issue 14 item 10: bad arguments are usage
+// errors worded by kh and found before anything is fetched (the --from
+// here does not exist: a fetch would fail with exit 1, not 2).
+func TestUsageBeforeWork(t *testing.T) {
+	missing := "/nonexistent/kheaders.tar.xz"
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cflags", "--from", missing, "--arch", "vax"}, `--arch: unknown architecture "vax"`},
+		{[]string{"build", "--from", missing, "p.bpf.c", "--arch", "vax"}, `--arch: unknown architecture "vax"`},
+		{[]string{"cflags", "--from", missing, "--libbpf-include", empty}, "--libbpf-include: " + empty + " has no bpf/bpf_helpers.h"},
+		{[]string{"env", "--from", missing, "--shell", "tcsh"}, `unknown shell "tcsh"`},
+		{[]string{"fetch", "--from", missing, "--require", "btf"}, `--require "btf": want kheaders`},
+		{[]string{"fetch", "--from", missing, "-o", "yaml"}, "unknown output format"},
+		{[]string{"exec", "--from", missing}, "kh exec needs at least 1 argument(s), got 0"},
+		{[]string{"config", "--from", missing, "--autoconf", "-o", "json"}, "--autoconf prints the whole configuration"},
+	} {
+		out, errs, code := kh(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.HasPrefix(errs, "kh: ") || !strings.Contains(errs, tc.want) || strings.Contains(errs, "arg(s), only received") {
+			t.Errorf("kh %q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+	help, _, _ := kh(t, "fetch", "--help")
+	if !strings.Contains(help, "BCC_KERNEL_SOURCE=$(kh fetch --require kheaders)") || strings.Contains(help, "BCC_KERNEL_SOURCE=$(kh fetch) ") {
+		t.Errorf("kh fetch --help still hands BCC a BTF tree:\n%s", help)
+	}
+}
