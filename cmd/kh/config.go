@@ -157,10 +157,8 @@ func (a *app) loadConfig(ctx context.Context, src string) (*kconfig.Config, erro
 	if errors.Is(err, kconfig.ErrNoConfig) || errors.Is(err, kconfig.ErrNoIKConfig) {
 		// A kheaders archive or module holds the configuration as
 		// include/generated/autoconf.h.
-		if hc, herr := configFromHeaders(ctx, src); herr == nil {
-			c, err = hc, nil
-		} else if !errors.Is(herr, kheaders.ErrNotArchive) {
-			return nil, herr
+		if a, aerr := kheaders.ReadArchive(src); aerr == nil {
+			return configFromHeaders(ctx, src, a)
 		}
 	}
 	if err != nil {
@@ -172,11 +170,7 @@ func (a *app) loadConfig(ctx context.Context, src string) (*kconfig.Config, erro
 
 // configFromHeaders reads the configuration of a kheaders archive or
 // module file from its include/generated/autoconf.h.
-func configFromHeaders(ctx context.Context, src string) (*kconfig.Config, error) {
-	a, err := kheaders.ReadArchive(src)
-	if err != nil {
-		return nil, err
-	}
+func configFromHeaders(ctx context.Context, src string, a *kheaders.Archive) (*kconfig.Config, error) {
 	data, err := kheaders.ArchiveFile(ctx, a.Data, kheaders.AutoconfName, kconfig.MaxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
