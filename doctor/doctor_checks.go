@@ -262,7 +262,8 @@ func probeTraceFS(ctx context.Context, env *Target) Finding {
 	r := probeMount("tracefs", tracefs.TraceFSDir, "bpf_printk output and tracepoints need it")(ctx, env)
 	if r.Status == StatusWarn && strings.HasPrefix(r.Value, "not supported") {
 		r.Status = StatusFail
-		r.Fix = "build the kernel with CONFIG_FTRACE (tracefs); without it only kprobes, raw tracepoints and fentry work"
+		r.Fix = "build the kernel with CONFIG_FTRACE (tracefs)"
+		r.Instead = []string{"kprobes", "fentry"}
 	}
 	if r.Status == StatusWarn && strings.HasPrefix(r.Value, "not mounted") {
 		r.Fix += "; kh run mounts it when needed"
