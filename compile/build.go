@@ -40,6 +40,13 @@ type Options struct {
 	Stderr io.Writer
 	// Log receives the commands run, at debug level; nil discards them.
 	Log *slog.Logger
+	// LibbpfInclude is the directory holding libbpf's headers
+	// (bpf/bpf_helpers.h, ...); "" means libbpf-dev's (/usr/include),
+	// if installed. See CFlagsFor.
+	LibbpfInclude string
+
+	// libbpfDefault replaces LibbpfDefault in tests.
+	libbpfDefault string
 }
 
 // MissingToolError means a compiler Build needs is not installed.
@@ -59,6 +66,10 @@ type CompileError struct {
 	Source      string // the program
 	Err         error  // how the tool ended (*exec.ExitError, ...)
 	Diagnostics string // what the tool printed on stderr
+	// MissingLibbpf is set when the program includes libbpf's headers
+	// (<bpf/...>) and none were found (no LibbpfInclude and no
+	// libbpf-dev in LibbpfDefault).
+	MissingLibbpf bool
 }
 
 func (e *CompileError) Error() string {
@@ -72,6 +83,12 @@ func (e *CompileError) Error() string {
 		if n > 1 {
 			msg += fmt.Sprintf(" (and %d more errors)", n-1)
 		}
+	}
+	if e.MissingLibbpf {
+		msg += "; libbpf's headers are not installed (no " + libbpfProbe + " in " + LibbpfDefault + ")"
+	}
+	if e.Tool == "llc" && strings.Contains(e.Diagnostics, "llvm.preserve.") {
+		msg += "; CO-RE accesses (BPF_CORE_READ, __builtin_preserve_access_index) need a BTF tree (vmlinux.h, compiled with -target bpf), not kernel headers: use BPF_PROBE_READ or bpf_probe_read_kernel here"
 	}
 	if e.Tool == "llc" && strings.Contains(e.Diagnostics, "inline asm") {
 		msg += "; the program reached kernel code with the architecture's inline assembly (such as current or a per-CPU accessor), which BPF cannot run: read kernel memory with BPF helpers (bpf_get_current_task, bpf_probe_read_kernel) instead"
@@ -113,7 +130,42 @@ func firstError(diag string) (string, int) {
 // clang compiles it with -target bpfel directly (CO-RE). Both add -O2 -g,
 // so the object carries BTF, and then opts.Flags.
 func Build(ctx context.Context, t *kheaders.Tree, src, out string, opts Options) error {
-	p, err := planCompile(t, opts.Arch)
+	if same(src, out) {
+		return fmt.Errorf("build: the output %s is the source file", out)
+	}
+	return build(ctx, t, src, opts, func(produce func(io.Writer) error) error {
+		return atomicfile.Write(out, 0o644, produce)
+	})
+}
+
+// libbpf returns the libbpf include directory to look in and whether
+// it was named (else it is the default, which may be missing).
+func (o Options) libbpf() libbpfDir {
+	if o.LibbpfInclude != "" {
+		return libbpfDir{dir: o.LibbpfInclude, named: true}
+	}
+	if o.libbpfDefault != "" {
+		return libbpfDir{dir: o.libbpfDefault}
+	}
+	return libbpfDir{dir: LibbpfDefault}
+}
+
+// BuildTo is Build writing the object to w (such as standard output for
+// clang's "-o -"). Nothing is written to w unless the build succeeds.
+func BuildTo(ctx context.Context, t *kheaders.Tree, src string, w io.Writer, opts Options) error {
+	return build(ctx, t, src, opts, func(produce func(io.Writer) error) error {
+		var obj bytes.Buffer
+		if err := produce(&obj); err != nil {
+			return err
+		}
+		_, err := obj.WriteTo(w)
+		return err
+	})
+}
+
+// build compiles src and hands the step that writes the object to emit.
+func build(ctx context.Context, t *kheaders.Tree, src string, opts Options, emit func(func(io.Writer) error) error) error {
+	p, err := planCompile(t, opts.Arch, opts.libbpf())
 	if err != nil {
 		return err
 	}
@@ -122,19 +174,16 @@ func Build(ctx context.Context, t *kheaders.Tree, src, out string, opts Options)
 	} else if !fi.Mode().IsRegular() {
 		return fmt.Errorf("build: %s is not a regular file", src)
 	}
-	if same(src, out) {
-		return fmt.Errorf("build: the output %s is the source file", out)
-	}
 	log := logx.OrDiscard(opts.Log)
 	clang, err := findClang(opts.Clang)
 	if err != nil {
 		return err
 	}
-	b := &builder{ctx: ctx, src: src, stderr: opts.Stderr, log: log}
+	b := &builder{ctx: ctx, src: src, stderr: opts.Stderr, log: log, libbpf: p.libbpf}
 	if t.Kind == kheaders.KindBTF {
 		args := append(append(slices.Clone(p.flags), "-O2", "-g"), opts.Flags...)
 		args = append(args, "-c", "-o", "-", "--", src)
-		return atomicfile.Write(out, 0o644, func(w io.Writer) error {
+		return emit(func(w io.Writer) error {
 			return b.run("clang", clang, args, nil, w)
 		})
 	}
@@ -156,7 +205,7 @@ func Build(ctx context.Context, t *kheaders.Tree, src, out string, opts Options)
 	if err := b.run("clang", clang, args, nil, &bitcode); err != nil {
 		return err
 	}
-	return atomicfile.Write(out, 0o644, func(w io.Writer) error {
+	return emit(func(w io.Writer) error {
 		return b.run("llc", llc, []string{"-march=" + p.bpf, "-filetype=obj", "-o", "-", "-"}, &bitcode, w)
 	})
 }
@@ -180,6 +229,7 @@ type builder struct {
 	src    string
 	stderr io.Writer
 	log    *slog.Logger
+	libbpf string // the libbpf include directory in the flags, or ""
 }
 
 // maxDiagnostics bounds the diagnostics a CompileError keeps.
@@ -204,9 +254,22 @@ func (b *builder) run(name, tool string, args []string, stdin io.Reader, stdout 
 		if !errors.As(err, &ee) {
 			return fmt.Errorf("build %s: run %s: %w", b.src, name, err)
 		}
-		return &CompileError{Tool: name, Source: b.src, Err: err, Diagnostics: diag.String()}
+		ce := &CompileError{Tool: name, Source: b.src, Err: err, Diagnostics: diag.String()}
+		ce.MissingLibbpf = name == "clang" && b.libbpf == "" && missesLibbpf(ce.Diagnostics)
+		return ce
 	}
 	return nil
+}
+
+// missesLibbpf reports whether clang's diagnostics say that one of
+// libbpf's headers (<bpf/...>) was not found.
+func missesLibbpf(diag string) bool {
+	for line := range strings.Lines(diag) {
+		if strings.Contains(line, "fatal error: 'bpf/") && strings.Contains(line, "file not found") {
+			return true
+		}
+	}
+	return false
 }
 
 // output runs tool with args and returns its trimmed standard output.

@@ -19,8 +19,23 @@
 // -target bpfel (or bpfeb) with the tree's vmlinux.h and kconfig.h, for
 // CO-RE programs.
 //
+// No flag holds a quote, so ShellWords prints them as one line that a
+// shell's $(kh cflags) splits back into the same words: KBUILD_MODNAME,
+// a string literal, comes from the tree's kheaders.DefinesHeader, which
+// the flags -include (a tree without it, used in place, gets the define
+// unquoted, which $(...) passes through as is).
+//
+// CFlagsFor and Build add libbpf's headers (bpf/bpf_helpers.h, ...),
+// from Options.LibbpfInclude or libbpf-dev's LibbpfDefault, with
+// -idirafter: after the kernel's and clang's headers, so that nothing in
+// /usr/include (the host's C library, its own linux/ headers) can take a
+// kernel header's place. CheckOptions checks Arch and LibbpfInclude
+// before a tree is fetched.
+//
 // Build runs that pipeline (clang, then llc for a header tree) and
 // writes the object atomically: a failed build leaves no output file.
+// BuildTo writes it to a writer instead, only once it is complete.
 // Compiler diagnostics go to Options.Stderr and a *CompileError
-// sums them up.
+// sums them up (MissingLibbpf: the program includes libbpf's headers
+// and none are installed).
 package compile

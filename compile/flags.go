@@ -45,6 +45,7 @@ func silencedWarnings() []string {
 
 // compilePlan is what CFlags and Build derive from a tree.
 type compilePlan struct {
+	libbpf string // the directory holding bpf/bpf_helpers.h, or ""
 	tree   *kheaders.Tree
 	arch   string   // SRCARCH
 	flags  []string // CFlags
@@ -61,25 +62,103 @@ type compilePlan struct {
 // directories in the kernel's order (arch/ARCH/include,
 // arch/ARCH/include/generated, include, arch/ARCH/include/uapi,
 // arch/ARCH/include/generated/uapi, include/uapi, include/generated/uapi),
-// -include include/linux/kconfig.h, -D__KERNEL__, -D__BPF_TRACING__,
-// -D__TARGET_ARCH_ARCH, -DKBUILD_MODNAME="kh", the defines the kernel's
-// arch Makefile adds, -fno-stack-protector and the warnings kernel
-// headers trigger. Compile with them to LLVM IR and lower it to BPF:
+// -include include/linux/kconfig.h, -include kheaders.DefinesHeader
+// (KBUILD_MODNAME "kh"; a tree kh did not extract gets
+// -DKBUILD_MODNAME="kh" instead), -D__KERNEL__, -D__BPF_TRACING__,
+// -D__TARGET_ARCH_ARCH, the defines the kernel's arch Makefile adds,
+// -fno-stack-protector and the warnings kernel headers trigger.
+// CFlagsFor adds libbpf's headers. Compile with them to LLVM IR and lower it to BPF:
 //
-//	clang $(kh cflags) -O2 -g -emit-llvm -c prog.bpf.c -o - | llc -march=bpfel -filetype=obj -o prog.bpf.o
+//	clang $(kh cflags) -O2 -g -emit-llvm -c prog.bpf.c -o - | llc -march=bpf -filetype=obj -o prog.bpf.o
 //
 // For a BTF tree (kheaders.KindBTF) they are -target bpfel (bpfeb for a
 // big-endian kernel), -I of the tree (for vmlinux.h), -include of its
 // kconfig.h and -D__TARGET_ARCH_ARCH; add -O2 -g -c.
 func CFlags(t *kheaders.Tree, arch string) ([]string, error) {
-	p, err := planCompile(t, arch)
+	p, err := planCompile(t, arch, libbpfDir{})
 	if err != nil {
 		return nil, err
 	}
 	return p.flags, nil
 }
 
-func planCompile(t *kheaders.Tree, arch string) (*compilePlan, error) {
+// CFlagsFor is CFlags for opts.Arch plus libbpf's headers, as Build
+// compiles (the other fields of opts are Build's).
+//
+// libbpf's headers (bpf/bpf_helpers.h, bpf/bpf_tracing.h,
+// bpf/bpf_core_read.h) are found in opts.LibbpfInclude, else where
+// Debian's libbpf-dev puts them (LibbpfDefault). Their directory is
+// added with -idirafter: searched after the kernel's headers and
+// clang's, so that none of the host's headers in it (/usr/include's C
+// library) can take the place of a kernel header. An opts.LibbpfInclude
+// without bpf/bpf_helpers.h is an error (*LibbpfError); a missing
+// default is not (programs that do not include libbpf do not need it;
+// a failed build says so, see CompileError.MissingLibbpf).
+func CFlagsFor(t *kheaders.Tree, opts Options) ([]string, error) {
+	p, err := planCompile(t, opts.Arch, opts.libbpf())
+	if err != nil {
+		return nil, err
+	}
+	return p.flags, nil
+}
+
+// CheckOptions checks what of opts can be checked without a tree: that
+// opts.Arch, if set, is a known architecture (*UnknownArchError) and
+// that opts.LibbpfInclude, if set, holds libbpf's headers
+// (*LibbpfError). Callers check a command line with it before fetching.
+func CheckOptions(opts Options) error {
+	if opts.Arch != "" && !slices.Contains(Architectures(), kernel.SrcArch(opts.Arch)) {
+		return &UnknownArchError{Arch: opts.Arch}
+	}
+	if opts.LibbpfInclude != "" {
+		if _, err := opts.libbpf().find(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LibbpfDefault is the include directory of libbpf's headers that
+// Debian's libbpf-dev installs (/usr/include/bpf/bpf_helpers.h).
+const LibbpfDefault = "/usr/include"
+
+// libbpfProbe is the header that marks a directory as libbpf's.
+const libbpfProbe = "bpf/bpf_helpers.h"
+
+// LibbpfError is a libbpf include directory without libbpf's headers.
+type LibbpfError struct{ Dir string }
+
+func (e *LibbpfError) Error() string {
+	return fmt.Sprintf("%s has no %s: not an include directory of libbpf's headers", e.Dir, libbpfProbe)
+}
+
+// libbpfDir is where to look for libbpf's headers; the zero value
+// means nowhere.
+type libbpfDir struct {
+	dir   string
+	named bool // by the caller: it must hold them
+}
+
+// find returns the libbpf include directory to use: a named one, which
+// must hold libbpf's headers, else the default if it does, else "".
+func (l libbpfDir) find() (string, error) {
+	if l.dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(l.dir)
+	if err != nil {
+		return "", err
+	}
+	if hasFile(abs, libbpfProbe) {
+		return abs, nil
+	}
+	if l.named {
+		return "", &LibbpfError{Dir: l.dir}
+	}
+	return "", nil
+}
+
+func planCompile(t *kheaders.Tree, arch string, libbpf libbpfDir) (*compilePlan, error) {
 	if err := knownKind(t); err != nil {
 		return nil, err
 	}
@@ -90,11 +169,25 @@ func planCompile(t *kheaders.Tree, arch string) (*compilePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &compilePlan{tree: t, arch: a}
-	if t.Kind == kheaders.KindBTF {
-		return p, p.planBTF()
+	lib, err := libbpf.find()
+	if err != nil {
+		return nil, err
 	}
-	return p, p.planHeaders()
+	p := &compilePlan{tree: t, arch: a, libbpf: lib}
+	if t.Kind == kheaders.KindBTF {
+		err = p.planBTF()
+	} else {
+		err = p.planHeaders()
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A BTF tree compiles with -target bpf, whose search path already
+	// ends in /usr/include; only a named directory is added.
+	if lib != "" && (t.Kind != kheaders.KindBTF || libbpf.named) {
+		p.flags = append(p.flags, "-idirafter", lib)
+	}
+	return p, nil
 }
 
 // resolveArch picks the SRCARCH to compile for.
@@ -115,7 +208,7 @@ func resolveArch(t *kheaders.Tree, arch string) (string, error) {
 	}
 	if t.Arch != "" && a != t.Arch {
 		if t.Kind == kheaders.KindBTF {
-			return "", fmt.Errorf("%s: the BTF tree describes an %s kernel, not %s", t.Path, t.Arch, a)
+			return "", fmt.Errorf("%s: the BTF tree describes a kernel for %s, not %s", t.Path, t.Arch, a)
 		}
 		if fi, err := os.Stat(filepath.Join(t.Path, "arch", a, "include")); err != nil || !fi.IsDir() {
 			return "", fmt.Errorf("%s: the tree holds %s headers and has no arch/%s/include", t.Path, t.Arch, a)
@@ -151,7 +244,13 @@ func (p *compilePlan) planHeaders() error {
 		"-D__KERNEL__",
 		"-D__BPF_TRACING__",
 		"-D__TARGET_ARCH_" + p.arch,
-		`-DKBUILD_MODNAME="kh"`,
+	}
+	// KBUILD_MODNAME is a string literal; the header keeps the quotes
+	// off the command line (a shell keeps them in $(kh cflags)).
+	if hasFile(root, kheaders.DefinesHeader) {
+		f = append(f, "-include", filepath.Join(root, kheaders.DefinesHeader))
+	} else {
+		f = append(f, `-DKBUILD_MODNAME="kh"`)
 	}
 	f = append(f, archDefines(p.arch, cfg)...)
 	f = append(f, "-fno-stack-protector", "-fno-asynchronous-unwind-tables")
@@ -319,4 +418,18 @@ func knownKind(t *kheaders.Tree) error {
 		return fmt.Errorf("%s: unknown kind of tree %q", t.Path, t.Kind)
 	}
 	return nil
+}
+
+// ShellWords returns flags as one line for a shell's $(...), which splits
+// the output at blanks and expands globs but removes no quotes: the
+// flags are joined with spaces, unquoted, and an error names a flag that
+// $(...) would change (one with a blank, a glob character, a quote or a
+// backslash; print such flags as JSON instead).
+func ShellWords(flags []string) (string, error) {
+	for _, f := range flags {
+		if f == "" || strings.ContainsAny(f, " \t\n*?['\\") {
+			return "", fmt.Errorf("the flag %q cannot pass through $(...) unquoted", f)
+		}
+	}
+	return strings.Join(flags, " "), nil
 }

@@ -3,6 +3,7 @@ package compile
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,6 +43,9 @@ func TestCFlagsRealTrees(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := wantHeaderFlags(tree.Path, tc.srcarch, tc.triple)
+			// kh extracted the tree: KBUILD_MODNAME is in kh_defines.h.
+			i := slices.Index(want, `-DKBUILD_MODNAME="kh"`)
+			want = slices.Replace(want, i, i+1, "-include", tree.Path+"/"+kheaders.DefinesHeader)
 			if !slices.Equal(flags, want) {
 				t.Fatalf("CFlags:\n got %q\nwant %q", flags, want)
 			}
@@ -94,7 +98,7 @@ func TestCFlagsArchDefines(t *testing.T) {
 		{"loongarch", []string{"#define CONFIG_64BIT 1"}, "loongarch64-linux-gnu", "bpfel", nil},
 	} {
 		tree := fakeHeaderTree(t, tc.arch, tc.config...)
-		p, err := planCompile(tree, "")
+		p, err := planCompile(tree, "", libbpfDir{})
 		if err != nil {
 			t.Errorf("%s %v: %v", tc.arch, tc.config, err)
 			continue
@@ -119,7 +123,7 @@ func TestCFlagsBTF(t *testing.T) {
 	if !slices.Equal(flags, want) {
 		t.Fatalf("got %q, want %q", flags, want)
 	}
-	if _, err := CFlags(tree, "x86"); err == nil || !strings.Contains(err.Error(), "describes an arm64 kernel, not x86") {
+	if _, err := CFlags(tree, "x86"); err == nil || !strings.Contains(err.Error(), "describes a kernel for arm64, not x86") {
 		t.Errorf("BTF tree for another arch: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, kheaders.BTFConfigHeader), []byte("#define CONFIG_64BIT 1\n#define CONFIG_CPU_BIG_ENDIAN 1\n"), 0o644)
@@ -174,5 +178,57 @@ func TestReadConfigHeader(t *testing.T) {
 	os.WriteFile(big, []byte(strings.Repeat("#define CONFIG_X 1\n", maxConfigHeader/19+2)), 0o644)
 	if _, err := readConfigHeader(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized header: %v", err)
+	}
+}
+
+// TestShellWords: the cflags line is made for $(...), which removes no
+// quotes: flags are joined unquoted; a flag that $(...) would split or
+// glob is an error, not a silently wrong line.
+func TestShellWords(t *testing.T) {
+	line, err := ShellWords([]string{"-I/a/include", `-DKBUILD_MODNAME="kh"`, "-include", "/a/kh_defines.h"})
+	if err != nil || line != `-I/a/include -DKBUILD_MODNAME="kh" -include /a/kh_defines.h` {
+		t.Errorf("%q, %v", line, err)
+	}
+	for _, bad := range []string{"-I/a b", "-I/a*", "-D'x'", `-I\a`, ""} {
+		if _, err := ShellWords([]string{"-c", bad}); err == nil {
+			t.Errorf("ShellWords accepted %q", bad)
+		}
+	}
+}
+
+// TestCFlagsDefinesHeader: a tree kh extracted carries kh_defines.h and
+// the flags -include it instead of a quoted -DKBUILD_MODNAME; a tree used
+// in place without it gets the define, unquoted for $(...).
+func TestCFlagsDefinesHeader(t *testing.T) {
+	tree := testTree(t, "x86_64")
+	flags, err := CFlags(tree, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := filepath.Join(tree.Path, kheaders.DefinesHeader)
+	if !slices.Contains(flags, hdr) || slices.ContainsFunc(flags, func(f string) bool { return strings.Contains(f, "KBUILD_MODNAME") }) {
+		t.Errorf("flags %q", flags)
+	}
+	if b, err := os.ReadFile(hdr); err != nil || !strings.Contains(string(b), `#define KBUILD_MODNAME "kh"`) {
+		t.Errorf("%s: %q, %v", hdr, b, err)
+	}
+	// The same tree copied elsewhere (used in place) has no such file.
+	copyDir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", tree.Path+"/.", copyDir).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	os.Chmod(filepath.Join(copyDir, "include/generated"), 0o755)
+	if err := os.Remove(filepath.Join(copyDir, kheaders.DefinesHeader)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", copyDir).Run() })
+	inPlace := *tree
+	inPlace.Path = copyDir
+	flags, err = CFlags(&inPlace, "")
+	if err != nil || !slices.Contains(flags, `-DKBUILD_MODNAME="kh"`) {
+		t.Fatalf("in place: %q, %v", flags, err)
+	}
+	if _, err := ShellWords(flags); err != nil {
+		t.Error(err)
 	}
 }

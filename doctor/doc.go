@@ -16,4 +16,15 @@
 // is the running one), so tests can run it on a fake root.
 // A Report is OK (tracing can work) unless an essential check fails; see
 // Report.OK for the rule.
+//
+// # Causes and advice
+//
+// A probe that fails reports its first cause: a permission kh lacks
+// ("denied (permission)", fix: run as root), then a security policy that
+// refuses kh although it has the privilege (lockdown, SELinux enforcing,
+// an LSM or seccomp: "denied (security policy)"), and only then a
+// missing kernel feature (fix: a kernel option). A fix that suggests
+// another check instead (kprobes for fentry) names it only if that check
+// passed (Finding.Instead). SELinux's mode is reported wherever
+// /sys/fs/selinux/enforce exists, "mode unknown" when kh may not read it.
 package doctor

@@ -34,6 +34,10 @@ type Finding struct {
 	Value string
 	// Fix says what to do about a warn or fail, on one line.
 	Fix string
+	// Instead names checks that would serve instead (kprobes for
+	// fentry, ...). Run adds to Fix "or use" those of them that passed,
+	// so that advice never points at something found broken.
+	Instead []string
 }
 
 // Check is one item of kh doctor's list: a named probe and, when kh can
@@ -192,6 +196,19 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			rep.OK = false
 		}
 		rep.Checks = append(rep.Checks, cr)
+	}
+	for i, c := range rep.Checks {
+		var alt []string
+		for _, name := range env.results[c.Name].Instead {
+			if r, ok := env.results[name]; ok && r.Status == StatusOK {
+				alt = append(alt, name)
+			}
+		}
+		if c.Fix != "" && len(alt) > 0 {
+			rep.Checks[i].Fix += "; or use " + strings.Join(alt, " or ")
+		} else if len(alt) > 0 {
+			rep.Checks[i].Fix = "use " + strings.Join(alt, " or ")
+		}
 	}
 	return rep, nil
 }

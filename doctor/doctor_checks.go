@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/khtool/kh/internal/kernel"
 	"github.com/khtool/kh/internal/kmod"
@@ -58,6 +57,12 @@ func ok(format string, args ...any) Finding {
 }
 
 func warn(value, fix string) Finding { return Finding{Status: StatusWarn, Value: value, Fix: fix} }
+
+// warnInstead is a warning whose fix may add "or use" the named checks:
+// Run names those of them that passed, and only those.
+func warnInstead(value, fix string, instead ...string) Finding {
+	return Finding{Status: StatusWarn, Value: value, Fix: fix, Instead: instead}
+}
 func fail(value, fix string) Finding { return Finding{Status: StatusFail, Value: value, Fix: fix} }
 
 func probeKernel(_ context.Context, env *Target) Finding {
@@ -257,7 +262,8 @@ func probeTraceFS(ctx context.Context, env *Target) Finding {
 	r := probeMount("tracefs", tracefs.TraceFSDir, "bpf_printk output and tracepoints need it")(ctx, env)
 	if r.Status == StatusWarn && strings.HasPrefix(r.Value, "not supported") {
 		r.Status = StatusFail
-		r.Fix = "build the kernel with CONFIG_FTRACE (tracefs); without it only kprobes, raw tracepoints and fentry work"
+		r.Fix = "build the kernel with CONFIG_FTRACE (tracefs)"
+		r.Instead = []string{"kprobes", "fentry"}
 	}
 	if r.Status == StatusWarn && strings.HasPrefix(r.Value, "not mounted") {
 		r.Fix += "; kh run mounts it when needed"
@@ -322,22 +328,24 @@ func probeBPF(_ context.Context, env *Target) Finding {
 	}
 	what := capsNames(have) + "; " + unpriv
 	err = env.Sys.ProbeProgramType(ebpf.TracePoint)
-	switch {
-	case err == nil:
+	if err == nil {
 		return ok("tracing programs load (%s)", what)
-	case errors.Is(err, ebpf.ErrNotSupported):
+	}
+	if d, denied := denial(env, "bpf() refused a tracing program", err, StatusFail); denied {
+		d.Value += "; " + unpriv
+		return d
+	}
+	if errors.Is(err, ebpf.ErrNotSupported) {
 		return fail("the kernel cannot load tracing programs ("+oneLineErr(err)+")", "build the kernel with CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS")
-	case errors.Is(err, unix.EPERM) || errors.Is(err, os.ErrPermission):
-		if caps.CanTrace(have) {
-			return fail("bpf() is refused although kh has "+what, "a security policy (lockdown, SELinux, an LSM, seccomp) forbids BPF here")
-		}
-		return fail("not permitted ("+what+")", "run kh as root, or grant it CAP_BPF and CAP_PERFMON")
 	}
 	return fail("bpf() failed: "+oneLineErr(err), "")
 }
 
 func probePerfParanoid(_ context.Context, env *Target) Finding {
 	n, err := readInt(env, "/proc/sys/kernel/perf_event_paranoid")
+	if isDenied(err) {
+		return readDenied("/proc/sys/kernel/perf_event_paranoid", StatusWarn)
+	}
 	if err != nil {
 		return warn("unknown: no /proc/sys/kernel/perf_event_paranoid", "build the kernel with CONFIG_PERF_EVENTS: kprobes, tracepoints and perf buffers use perf events")
 	}
@@ -353,6 +361,9 @@ func probePerfParanoid(_ context.Context, env *Target) Finding {
 
 func probeKptrRestrict(_ context.Context, env *Target) Finding {
 	n, err := readInt(env, "/proc/sys/kernel/kptr_restrict")
+	if isDenied(err) {
+		return readDenied("/proc/sys/kernel/kptr_restrict", StatusWarn)
+	}
 	if err != nil {
 		return ok("unknown (no /proc/sys/kernel/kptr_restrict)")
 	}
@@ -372,6 +383,9 @@ var lockdownMode = regexp.MustCompile(`\[(\w+)\]`)
 
 func probeLockdown(_ context.Context, env *Target) Finding {
 	s, err := env.readTrim(SecurityFSDir + "/lockdown")
+	if isDenied(err) {
+		return readDenied(SecurityFSDir+"/lockdown", StatusWarn)
+	}
 	if err != nil {
 		if at, _ := mounted(env, "securityfs"); at != "" {
 			return ok("no lockdown LSM")
@@ -391,22 +405,26 @@ func probeLockdown(_ context.Context, env *Target) Finding {
 	case "integrity":
 		return warn("integrity: bpf_probe_write_user and debugfs are restricted; tracing works", "boot with lockdown=none if a tool needs them")
 	}
-	return fail(m[1]+": reading kernel memory from BPF, kprobes, perf and tracefs are blocked", "boot with lockdown=none or lockdown=integrity (with Secure Boot: disable it, or sign a kernel without lockdown)")
+	return fail(m[1]+": reading kernel memory from BPF, kprobes, perf and tracefs are blocked", lockdownFix)
 }
 
 func probeSELinux(_ context.Context, env *Target) Finding {
-	s, err := env.readTrim("/sys/fs/selinux/enforce")
-	if err != nil {
+	switch selinuxMode(env) {
+	case "":
 		return ok("not enabled")
-	}
-	if s == "1" {
+	case "enforcing":
 		return warn("enforcing: the policy may deny bpf() and perf_event_open to your domain", "check the audit log for avc denials (Android: use a root shell: adb root or su)")
+	case "permissive":
+		return ok("permissive")
 	}
-	return ok("permissive")
+	return warn("enabled, mode unknown: "+DeniedPermission+" to read /sys/fs/selinux/enforce", "run getenforce, or kh doctor as root (Android: su -c or adb root)")
 }
 
 func probeJIT(_ context.Context, env *Target) Finding {
 	n, err := readInt(env, "/proc/sys/net/core/bpf_jit_enable")
+	if isDenied(err) {
+		return readDenied("/proc/sys/net/core/bpf_jit_enable", StatusWarn)
+	}
 	if err != nil {
 		return warn("no BPF JIT: programs run interpreted, fentry/fexit are unavailable", "build the kernel with CONFIG_BPF_JIT")
 	}
@@ -427,7 +445,10 @@ func traceFSDir(env *Target) string {
 
 func probeKprobes(_ context.Context, env *Target) Finding {
 	if err := env.Sys.ProbeProgramType(ebpf.Kprobe); err != nil {
-		return warn("kprobe programs do not load: "+oneLineErr(err), "build the kernel with CONFIG_KPROBES and CONFIG_BPF_EVENTS")
+		if d, denied := denial(env, "kprobe programs do not load", err, StatusWarn); denied {
+			return d
+		}
+		return warnInstead("kprobe programs do not load: "+oneLineErr(err), "build the kernel with CONFIG_KPROBES and CONFIG_BPF_EVENTS", "tracepoints", "fentry")
 	}
 	var via []string
 	if env.exists("/sys/bus/event_source/devices/kprobe/type") {
@@ -440,14 +461,17 @@ func probeKprobes(_ context.Context, env *Target) Finding {
 		if traceFSDir(env) == "" && !env.exists("/sys/bus/event_source/devices") {
 			return warn("unknown: no kprobe PMU and tracefs is not mounted", "mount tracefs (kh doctor --fix)")
 		}
-		return warn("unavailable: no kprobe PMU and no kprobe_events", "build the kernel with CONFIG_KPROBES (or use fentry and tracepoints)")
+		return warnInstead("unavailable: no kprobe PMU and no kprobe_events", "build the kernel with CONFIG_KPROBES", "fentry", "tracepoints")
 	}
 	return ok("available (%s)", strings.Join(via, ", "))
 }
 
 func probeTracepoints(_ context.Context, env *Target) Finding {
 	if err := env.Sys.ProbeProgramType(ebpf.TracePoint); err != nil {
-		return warn("tracepoint programs do not load: "+oneLineErr(err), "build the kernel with CONFIG_BPF_EVENTS")
+		if d, denied := denial(env, "tracepoint programs do not load", err, StatusWarn); denied {
+			return d
+		}
+		return warnInstead("tracepoint programs do not load: "+oneLineErr(err), "build the kernel with CONFIG_BPF_EVENTS", "kprobes", "fentry")
 	}
 	dir := traceFSDir(env)
 	if dir == "" {
@@ -461,7 +485,11 @@ func probeTracepoints(_ context.Context, env *Target) Finding {
 
 func probeFentry(_ context.Context, env *Target) Finding {
 	if err := env.Sys.ProbeFentry(); err != nil {
-		return warn("unavailable: "+oneLineErr(err), "use kprobes or tracepoints; fentry needs BTF, a JIT with BPF trampolines, and a kernel that allows tracing programs")
+		if d, denied := denial(env, "the kernel refused an fentry program", err, StatusWarn); denied {
+			d.Instead = []string{"kprobes", "tracepoints"}
+			return d
+		}
+		return warnInstead("unavailable: "+oneLineErr(err), "fentry needs BTF (CONFIG_DEBUG_INFO_BTF) and a JIT with BPF trampolines", "kprobes", "tracepoints")
 	}
 	return ok("available")
 }

@@ -217,8 +217,10 @@ func TestDoctorBareRoot(t *testing.T) {
 	if f := strings.Join(rep.Failed(), ","); f != "kernel-types,bpf,attach" {
 		t.Errorf("failed essentials: %s", f)
 	}
-	if v := check(rep, "bpf").Value; !strings.Contains(v, "not permitted") {
-		t.Errorf("bpf: %q", v)
+	for _, name := range []string{"bpf", "kprobes", "tracepoints"} {
+		if c := check(rep, name); !strings.HasPrefix(c.Value, DeniedPermission+": ") || c.Fix != rootFix {
+			t.Errorf("%s: %q, fix %q", name, c.Value, c.Fix)
+		}
 	}
 	if v := check(rep, "cache").Value; !strings.HasPrefix(v, "/run/user/1000/kh (will be created)") || !strings.Contains(v, "not on tmpfs") {
 		t.Errorf("cache: %q", v)
@@ -482,4 +484,88 @@ func TestDoctorHost(t *testing.T) {
 // ebpfLoads loads a trivial tracepoint program.
 func ebpfLoads() error {
 	return LiveSystem().ProbeProgramType(ebpf.TracePoint)
+}
+
+// TestDoctorAdvice is issue 14 item 4: each check's cause is the first
+// thing that failed (permission, then lockdown or an LSM, then a missing
+// feature), and no fix points at a check the doctor found broken.
+func TestDoctorAdvice(t *testing.T) {
+	run := func(t *testing.T, root string, sys *fakeSystem) *Report {
+		t.Helper()
+		rep, err := Run(context.Background(), Options{Root: root, System: sys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	t.Run("non-root", func(t *testing.T) {
+		root, sys := goodRoot(t)
+		sys.euid, sys.caps = 1000, 0
+		sys.progErr, sys.fentryErr = unix.EPERM, fmt.Errorf("the kernel refused an fentry program on vfs_read (%w)", unix.EPERM)
+		rep := run(t, root, sys)
+		for _, name := range []string{"bpf", "kprobes", "tracepoints", "fentry"} {
+			c := check(rep, name)
+			if !strings.HasPrefix(c.Value, DeniedPermission+": ") || !strings.HasPrefix(c.Fix, rootFix) || strings.Contains(c.Fix, "CONFIG_") {
+				t.Errorf("%s: %s %q, fix %q", name, c.Status, c.Value, c.Fix)
+			}
+		}
+	})
+	t.Run("root, no kprobes, fentry refused", func(t *testing.T) {
+		// This host: kprobes are not built in, fentry is refused.
+		root, sys := goodRoot(t)
+		os.Remove(filepath.Join(root, "sys/bus/event_source/devices/kprobe/type"))
+		os.Remove(filepath.Join(root, "sys/kernel/tracing/kprobe_events"))
+		sys.fentryErr = fmt.Errorf("the kernel refused an fentry program on vfs_read (%w)", unix.EPERM)
+		rep := run(t, root, sys)
+		kp, fe := check(rep, "kprobes"), check(rep, "fentry")
+		if kp.Status != StatusWarn || strings.Contains(kp.Fix, "fentry") || !strings.Contains(kp.Fix, "or use tracepoints") {
+			t.Errorf("kprobes: %s %q, fix %q", kp.Status, kp.Value, kp.Fix)
+		}
+		if fe.Status != StatusWarn || strings.Contains(fe.Fix, "kprobes") || !strings.Contains(fe.Fix, "tracepoints") || !strings.HasPrefix(fe.Value, DeniedPolicy) {
+			t.Errorf("fentry: %s %q, fix %q", fe.Status, fe.Value, fe.Fix)
+		}
+	})
+	t.Run("lockdown", func(t *testing.T) {
+		root, sys := goodRoot(t)
+		os.WriteFile(filepath.Join(root, "sys/kernel/security/lockdown"), []byte("none integrity [confidentiality]\n"), 0o644)
+		sys.progErr = unix.EPERM
+		rep := run(t, root, sys)
+		if c := check(rep, "bpf"); !strings.HasPrefix(c.Value, DeniedPolicy) || !strings.Contains(c.Value, "lockdown=confidentiality") || c.Fix != lockdownFix {
+			t.Errorf("bpf: %q, fix %q", c.Value, c.Fix)
+		}
+		if c := check(rep, "kprobes"); !strings.Contains(c.Value, "lockdown=confidentiality") || strings.Contains(c.Fix, "CONFIG_") {
+			t.Errorf("kprobes: %q, fix %q", c.Value, c.Fix)
+		}
+	})
+	t.Run("selinux", func(t *testing.T) {
+		root, sys := goodRoot(t)
+		os.MkdirAll(filepath.Join(root, "sys/fs/selinux"), 0o755)
+		os.WriteFile(filepath.Join(root, "sys/fs/selinux/enforce"), []byte("1"), 0o644)
+		sys.progErr = unix.EACCES
+		rep := run(t, root, sys)
+		if c := check(rep, "selinux"); c.Status != StatusWarn || !strings.HasPrefix(c.Value, "enforcing") {
+			t.Errorf("selinux: %s %q", c.Status, c.Value)
+		}
+		if c := check(rep, "bpf"); !strings.Contains(c.Value, "SELinux enforcing") || !strings.Contains(c.Fix, "avc") {
+			t.Errorf("bpf: %q, fix %q", c.Value, c.Fix)
+		}
+		os.WriteFile(filepath.Join(root, "sys/fs/selinux/enforce"), []byte("0"), 0o644)
+		if c := check(run(t, root, sys), "selinux"); c.Status != StatusOK || c.Value != "permissive" {
+			t.Errorf("selinux permissive: %s %q", c.Status, c.Value)
+		}
+		// The file exists but cannot be read (Android, not root).
+		os.Remove(filepath.Join(root, "sys/fs/selinux/enforce"))
+		os.Mkdir(filepath.Join(root, "sys/fs/selinux/enforce"), 0o755)
+		if c := check(run(t, root, sys), "selinux"); c.Status != StatusWarn || !strings.Contains(c.Value, "mode unknown") || c.Value == "not enabled" {
+			t.Errorf("selinux unreadable: %s %q", c.Status, c.Value)
+		}
+	})
+	t.Run("missing feature", func(t *testing.T) {
+		root, sys := goodRoot(t)
+		sys.kprobeErr = fmt.Errorf("%w", ebpf.ErrNotSupported)
+		rep := run(t, root, sys)
+		if c := check(rep, "kprobes"); !strings.Contains(c.Fix, "CONFIG_KPROBES") || !strings.Contains(c.Fix, "or use tracepoints or fentry") {
+			t.Errorf("kprobes: %q, fix %q", c.Value, c.Fix)
+		}
+	})
 }

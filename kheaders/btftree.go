@@ -133,8 +133,10 @@ func btfTreeDigest(btfData, cfgText []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// warnBTF notes (at info level: shown with kh -v) that the tree is a
+// BTF tree; the commands whose users it affects warn themselves, once.
 func (f *fetcher) warnBTF(t *Tree) {
-	f.log.Warn("no kheaders source: using a tree made from the kernel's BTF (vmlinux.h and kconfig.h); it serves CO-RE BPF programs, not BCC, which needs real headers", "path", t.Path)
+	f.log.Info("no kheaders source: using a tree made from the kernel's BTF (vmlinux.h and kconfig.h); it serves CO-RE BPF programs, not BCC, which needs real headers", "path", t.Path)
 }
 
 // btfKey identifies the BTF tree's inputs cheaply: the BTF is part of

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/khtool/kh/cache"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // UntrustedTreeError means a header tree to be used in place could be
@@ -106,4 +108,43 @@ func treeArch(dir string) (string, error) {
 		names = append(names, filepath.Base(filepath.Dir(filepath.Dir(g))))
 	}
 	return "", fmt.Errorf("cannot tell the architecture: generated headers for %s", strings.Join(names, ", "))
+}
+
+// DirStats fills in the Files, Bytes and Created of a tree used in place
+// (Source.Kind SourceDir), which has no manifest to take them from: the
+// regular files below it and their total size (symlinks are not
+// followed), and the modification time of its
+// include/generated/utsrelease.h (when the tree was configured). OpenDir
+// leaves them zero, as counting walks the whole tree; kh fetch -o json
+// calls this. Trees with a manifest are left as they are.
+func DirStats(ctx context.Context, t *Tree) error {
+	if t.Source.Kind != SourceDir || t.Files != 0 {
+		return nil
+	}
+	files, bytes := 0, int64(0)
+	err := filepath.WalkDir(t.Path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			files++
+			bytes += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count the files of %s: %w", t.Path, err)
+	}
+	t.Files, t.Bytes = files, bytes
+	if fi, err := os.Stat(filepath.Join(t.Path, "include/generated/utsrelease.h")); err == nil {
+		t.Created = fi.ModTime().UTC().Truncate(time.Second)
+	}
+	return nil
 }

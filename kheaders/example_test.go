@@ -29,7 +29,7 @@ func ExampleFetch() {
 		log.Fatal(err)
 	}
 	fmt.Println(filepath.Base(tree.Path), tree.Release, tree.Arch, tree.Files, tree.Source.Kind)
-	// Output: 6.1.0-mini-a3f0f17e1301bff2 6.1.0-mini x86 5 file
+	// Output: 6.1.0-mini-a3f0f17e1301bff2 6.1.0-mini x86 6 file
 }
 
 // Extract an archive into a directory of your own; the archive is

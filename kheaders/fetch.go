@@ -1,6 +1,7 @@
 package kheaders
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -259,6 +260,14 @@ func (f *fetcher) publish(ctx context.Context, a *Archive, key string) (*Tree, e
 		if a.Release != "" && st.Release != a.Release {
 			return Manifest{}, &ArchiveError{Err: fmt.Errorf("the archive holds headers of kernel %s, but its source is for %s", st.Release, a.Release)}
 		}
+		n, err := addDefinesHeader(dir)
+		if err != nil {
+			return Manifest{}, err
+		}
+		if n > 0 {
+			st.Files++
+			st.Bytes += n
+		}
 		return Manifest{Kind: KindHeaders, Release: st.Release, Arch: st.Arch, Source: a.Source, Files: st.Files, Bytes: st.Bytes}, nil
 	})
 	if err != nil {
@@ -278,6 +287,27 @@ func (f *fetcher) publish(ctx context.Context, a *Archive, key string) (*Tree, e
 		}
 	}
 	return t, nil
+}
+
+// addDefinesHeader writes DefinesHeader into a freshly extracted tree in
+// staging directory dir, if the tree has a real include/generated
+// directory, and returns its size (0: not written).
+func addDefinesHeader(dir string) (int64, error) {
+	gen := filepath.Join(dir, filepath.Dir(DefinesHeader))
+	for _, d := range []string{filepath.Dir(gen), gen} {
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			return 0, nil
+		}
+	}
+	// Extract leaves directories read-only (0555).
+	if err := os.Chmod(gen, 0o755); err != nil {
+		return 0, fmt.Errorf("add %s: %w", DefinesHeader, err)
+	}
+	n, err := writeTreeFile(dir, DefinesHeader, func(w *bufio.Writer) error { _, err := w.WriteString(definesHeader); return err })
+	if cerr := os.Chmod(gen, 0o555); err == nil && cerr != nil {
+		err = fmt.Errorf("add %s: %w", DefinesHeader, cerr)
+	}
+	return n, err
 }
 
 func (f *fetcher) running(ctx context.Context) (*Tree, error) {

@@ -106,6 +106,7 @@ func TestFetchFromEveryForm(t *testing.T) {
 			if out, err := exec.Command("tar", "-C", ref, "-xJf", files["tar.xz"]).CombinedOutput(); err != nil {
 				t.Fatalf("tar: %v: %s", err, out)
 			}
+			addDefines(t, path, ref)
 			if a, b := treeListing(t, path), treeListing(t, ref); a != b {
 				t.Fatalf("tree differs from tar -xJf: %s", firstDiff(a, b))
 			}
@@ -549,5 +550,19 @@ func TestReadArchiveTooLarge(t *testing.T) {
 	}
 	if _, err := ReadArchive(fifo); !errors.Is(err, fsutil.ErrNotRegular) {
 		t.Fatalf("ReadArchive of a FIFO: %v", err)
+	}
+}
+
+// addDefines checks that a tree kh extracted holds DefinesHeader, and
+// adds it to ref, tar's extraction of the same archive: a tree is the
+// archive's plus that header.
+func addDefines(t *testing.T, tree, ref string) {
+	t.Helper()
+	added, err := os.ReadFile(filepath.Join(tree, DefinesHeader))
+	if err != nil || string(added) != definesHeader {
+		t.Fatalf("%s: %q, %v", DefinesHeader, added, err)
+	}
+	if err := os.WriteFile(filepath.Join(ref, DefinesHeader), added, 0o444); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -151,6 +151,7 @@ func TestFetchRegistry(t *testing.T) {
 		if out, err := exec.Command("tar", "-C", ref, "-xJf", arch).CombinedOutput(); err != nil {
 			t.Fatalf("tar: %v: %s", err, out)
 		}
+		addDefines(t, tree.Path, ref)
 		if x, y := treeListing(t, tree.Path), treeListing(t, ref); x != y {
 			t.Fatalf("%s: tree differs from tar -xJf: %s", d, firstDiff(x, y))
 		}

@@ -39,6 +39,20 @@ const (
 	BTFConfigHeader = "kconfig.h"
 )
 
+// DefinesHeader is the header, relative to a KindHeaders tree's root,
+// that kh adds to the trees it extracts: the defines a BPF program needs
+// that are string literals (KBUILD_MODNAME "kh"), which a command line
+// printed for $(kh cflags) cannot carry (the shell keeps the quotes).
+const DefinesHeader = "include/generated/kh_defines.h"
+
+// definesHeader is DefinesHeader's content.
+const definesHeader = `/* Written by kh: string-literal defines for BPF programs built against
+ * this tree (kh cflags -include's it; a shell would keep quotes in $(...)). */
+#ifndef KBUILD_MODNAME
+#define KBUILD_MODNAME "kh"
+#endif
+`
+
 // SourceKind says where a tree's contents came from.
 type SourceKind = cache.SourceKind
 

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,9 @@ type RunOptions struct {
 	StreamOptions
 	// Duration stops the run after this long; zero runs until ctx is done.
 	Duration time.Duration
+	// Attached, when not nil, is called once every program is attached,
+	// before the first event (kh run says there what it attached).
+	Attached func(progs []*Program)
 }
 
 // StreamOptions control Stream.
@@ -36,6 +40,47 @@ type StreamOptions struct {
 	// PerfBufferSize is the per-CPU buffer of perf event arrays in bytes;
 	// zero means 64 KiB.
 	PerfBufferSize int
+	// Undecoded, when not nil, is called for each ring buffer or perf
+	// event array whose records have no known type and so are sent as
+	// raw bytes (printed as hex). nil logs a warning that says why.
+	Undecoded func(mapName string)
+}
+
+// RecordMapError is a record type given for a map that is not a ring
+// buffer or perf event array of the object.
+type RecordMapError struct {
+	Map  string   // the map named
+	Have []string // the object's ring buffers and perf event arrays
+}
+
+func (e *RecordMapError) Error() string {
+	have := "none"
+	if len(e.Have) > 0 {
+		have = strings.Join(e.Have, ", ")
+	}
+	return fmt.Sprintf("a record type for map %q, which is not a ring buffer or perf event array of the object (it has: %s)", e.Map, have)
+}
+
+// UndecodedWhy says why records print as hex: the usual C pattern keeps
+// the record's struct out of the object's BTF.
+const UndecodedWhy = "the object's BTF has no struct named like the map or \"event\": clang records the types of globals and function signatures, not of a local pointer such as struct event *e = bpf_ringbuf_reserve(...)"
+
+// checkRecordTypes checks that every map of types is a ring buffer or
+// perf event array of the object.
+func checkRecordTypes(spec *ebpf.CollectionSpec, types map[string]string) error {
+	var have []string
+	for name, m := range spec.Maps {
+		if m.Type == ebpf.RingBuf || m.Type == ebpf.PerfEventArray {
+			have = append(have, name)
+		}
+	}
+	slices.Sort(have)
+	for _, name := range slices.Sorted(maps.Keys(types)) {
+		if !slices.Contains(have, name) {
+			return &RecordMapError{Map: name, Have: have}
+		}
+	}
+	return nil
 }
 
 // Run loads the BPF object at path, attaches its programs, streams what
@@ -51,11 +96,17 @@ func Run(ctx context.Context, path string, opts RunOptions) error {
 		return err
 	}
 	defer obj.Close()
+	if err := checkRecordTypes(obj.spec, opts.RecordTypes); err != nil {
+		return err
+	}
 	if err := obj.Attach(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
+	}
+	if opts.Attached != nil {
+		opts.Attached(obj.Programs())
 	}
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc
@@ -81,6 +132,9 @@ func (o *Object) Stream(ctx context.Context, opts StreamOptions) error {
 	}
 	if o.coll == nil {
 		return errors.New("stream: object is closed")
+	}
+	if err := checkRecordTypes(o.spec, opts.RecordTypes); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -140,8 +194,13 @@ func (o *Object) Stream(ctx context.Context, opts StreamOptions) error {
 			wg.Wait()
 			return fmt.Errorf("map %s: %w", name, err)
 		}
-		if dec != nil {
+		switch {
+		case dec != nil:
 			o.logger.Debug("decoding records", "map", name, "type", dec.name, "size", dec.size)
+		case opts.Undecoded != nil:
+			opts.Undecoded(name)
+		default:
+			o.logger.Warn("records of map "+name+" print as hex: "+UndecodedWhy+"; a global of the type (struct event *unused __attribute__((unused));) or StreamOptions.RecordTypes fixes it", "map", name)
 		}
 		rec := recordEmitter{name: name, dec: dec, emit: emit}
 		if m.Type() == ebpf.RingBuf {

@@ -93,6 +93,24 @@ const (
 	ShellFish Shell = "fish"
 )
 
+// BTFTreeAdvice says what works where the only kernel types are BTF.
+const BTFTreeAdvice = "What works instead: bpftrace (it reads kernel types from BTF by itself), a CO-RE program built against this tree (kh build, kh run), or real headers for BCC: kh fetch --require kheaders --from a kheaders.tar.xz or kheaders module of this kernel (CONFIG_IKHEADERS)"
+
+// Shells returns the shell names ParseShell accepts.
+func Shells() []string { return []string{"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish"} }
+
+// ParseShell returns the Shell of a shell's name: sh, bash, zsh, dash, ksh
+// and mksh all read ShellSh syntax; fish reads ShellFish.
+func ParseShell(name string) (Shell, error) {
+	switch name {
+	case "sh", "bash", "zsh", "dash", "ksh", "mksh":
+		return ShellSh, nil
+	case "fish":
+		return ShellFish, nil
+	}
+	return "", fmt.Errorf("unknown shell %q (want one of %s)", name, strings.Join(Shells(), ", "))
+}
+
 // Format writes vars as commands of shell, one per line, for eval.
 // Values are quoted so that any byte string but NUL survives.
 func Format(vars []Var, shell Shell) (string, error) {
@@ -159,11 +177,11 @@ func RunningHost() (Host, error) {
 func Warnings(t *kheaders.Tree, h Host) []string {
 	var w []string
 	if t.Kind == kheaders.KindBTF {
-		w = append(w, fmt.Sprintf("%s is a BTF tree (vmlinux.h), not kernel headers: BCC cannot use it and bpftrace rejects it, so %s, %s and %s are unset; bpftrace still reads kernel types from BTF, and kh build compiles CO-RE programs against it",
-			t.Path, VarBCCKernelSource, VarBPFTraceKernelSource, VarBPFTraceKernelBuild))
+		w = append(w, fmt.Sprintf("%s is a BTF tree (vmlinux.h), not kernel headers: BCC cannot use it and bpftrace rejects it, so %s, %s and %s are unset. %s",
+			t.Path, VarBCCKernelSource, VarBPFTraceKernelSource, VarBPFTraceKernelBuild, BTFTreeAdvice))
 	}
 	if h.Arch != "" && t.Arch != "" && t.Arch != h.Arch {
-		w = append(w, fmt.Sprintf("the tree is for %s but this machine is %s: BCC and bpftrace compile for the machine they run on, so use the tree on a %s machine, or with kh cflags and kh build", t.Arch, h.Arch, t.Arch))
+		w = append(w, fmt.Sprintf("the tree is for %s but this machine is %s: BCC and bpftrace compile for the machine they run on, so use the tree on a machine of that architecture (%s), or with kh cflags and kh build", t.Arch, h.Arch, t.Arch))
 	} else if h.Release != "" && t.Release != "" && t.Release != h.Release && t.Kind == kheaders.KindHeaders {
 		w = append(w, fmt.Sprintf("the tree is for kernel %s, not the running %s: BCC and bpftrace will compile against that kernel's structure layouts", t.Release, h.Release))
 	}

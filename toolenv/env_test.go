@@ -202,3 +202,27 @@ func TestRunningHost(t *testing.T) {
 		t.Errorf("%+v", h)
 	}
 }
+
+// TestWarningsWording is issue 14 items 5 and 11: the BTF-tree warning
+// says what works instead, and no warning reads "a arm64" / "a x86".
+func TestWarningsWording(t *testing.T) {
+	arm := &kheaders.Tree{Manifest: kheaders.Manifest{Path: "/t", Kind: kheaders.KindHeaders, Release: "6.1.192", Arch: "arm64"}}
+	for _, w := range Warnings(arm, Host{Release: "6.1.192", Arch: "x86"}) {
+		if strings.Contains(w, " a arm64") || strings.Contains(w, " a x86") {
+			t.Errorf("warning %q", w)
+		}
+	}
+	btfTree := &kheaders.Tree{Manifest: kheaders.Manifest{Path: "/t", Kind: kheaders.KindBTF, Release: "6.1.192", Arch: "x86"}}
+	w := Warnings(btfTree, Host{Release: "6.1.192", Arch: "x86"})
+	if len(w) != 1 || !strings.Contains(w[0], "--require kheaders") || !strings.Contains(w[0], "bpftrace") || !strings.Contains(w[0], "CO-RE") {
+		t.Errorf("BTF tree warning %q", w)
+	}
+	if _, err := ParseShell("csh"); err == nil {
+		t.Error("ParseShell(csh) succeeded")
+	}
+	for _, sh := range []string{"sh", "bash", "zsh", "dash"} {
+		if s, err := ParseShell(sh); err != nil || s != ShellSh {
+			t.Errorf("ParseShell(%s) = %v, %v", sh, s, err)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -18,13 +20,63 @@ type app struct {
 	system
 
 	verbose bool
+	quiet   bool
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+// notef prints a note on stderr ("kh: ..."), unless -q.
+func (a *app) notef(format string, args ...any) {
+	if !a.quiet {
+		fmt.Fprintf(a.stderr, "kh: "+format+"\n", args...)
 	}
-	return "devel"
+}
+
+// version describes this build from what Go embeds: the module version
+// (v1.2.3 from go install, a pseudo-version or "(devel)" from a clone),
+// the VCS revision and time, whether the tree was modified, and the Go
+// version.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown (no build information)"
+	}
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when string
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	var extra []string
+	if rev != "" {
+		r := "revision " + rev[:min(12, len(rev))]
+		if when != "" {
+			r += " of " + when
+		}
+		if modified {
+			r += ", modified"
+		}
+		extra = append(extra, r)
+	}
+	if bi.GoVersion != "" {
+		extra = append(extra, bi.GoVersion)
+	}
+	if len(extra) > 0 {
+		v += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return v
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -42,6 +94,13 @@ tracing tools: paths and environment for BCC and bpftrace, flags for clang.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log each step (sources considered, cache decisions) on stderr")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print no warnings or notes on stderr, only errors")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if a.verbose && a.quiet {
+			return usagef("-v and -q are exclusive")
+		}
+		return nil
+	}
 	// An unknown command is a usage error (cobra's own message otherwise).
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {
@@ -58,8 +117,11 @@ tracing tools: paths and environment for BCC and bpftrace, flags for clang.`,
 // warnings only otherwise.
 func (a *app) logger() *slog.Logger {
 	level := slog.LevelWarn
-	if a.verbose {
+	switch {
+	case a.verbose:
 		level = slog.LevelDebug
+	case a.quiet:
+		level = slog.LevelError
 	}
 	return slog.New(&lineHandler{w: a.stderr, level: level})
 }
@@ -120,6 +182,28 @@ func minArgs(n int) cobra.PositionalArgs {
 // outputFlag adds -o/--output text|json to cmd.
 func outputFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVarP(dst, "output", "o", "text", "output format: text or json")
+	completeValues(cmd, "output", "text", "json")
+}
+
+// completeValues makes shell completion offer values for a flag.
+func completeValues(cmd *cobra.Command, flag string, values ...string) {
+	cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// btfModules lists the modules with BTF in dir (/sys/kernel/btf): the
+// values of kh btf --module.
+func btfModules(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Name() != "vmlinux" {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 func checkOutput(format string) error {
@@ -179,3 +263,20 @@ func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// checkOutFile validates an -O argument before any work is done: "-" is
+// stdout; a directory, or a file in a directory that does not exist, is
+// a usage error.
+func checkOutFile(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usagef("-O %s is a directory: name a file to write (-O - for stdout)", path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usagef("-O %s: no directory %s to write it in", path, dir)
+	}
+	return nil
+}

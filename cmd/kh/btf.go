@@ -59,11 +59,14 @@ the file atomically.`,
 			if err := checkOutput(format); err != nil {
 				return err
 			}
-			if format == "json" && outFile == "" {
+			if format == "json" && (outFile == "" || outFile == "-") {
 				return usagef("-o json reports on the file written with -O; the header itself goes to stdout without -O")
 			}
 			if unsorted && legacy {
 				return usagef("--unsorted and --bpftool-v7.1 are exclusive (v7.1's order is unsorted)")
+			}
+			if err := checkOutFile(outFile); err != nil {
+				return err
 			}
 			if af.on() {
 				if from != "" || module != "" || base != "" {
@@ -160,7 +163,7 @@ the file atomically.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", src, err)
 			}
-			if outFile == "" {
+			if outFile == "" || outFile == "-" {
 				_, err := a.stdout.Write(header)
 				return err
 			}
@@ -184,7 +187,7 @@ the file atomically.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&outFile, "output-file", "O", "", "write the header to `FILE` (atomically) instead of stdout")
+	f.StringVarP(&outFile, "output-file", "O", "", "write the header to `FILE` (atomically; - is stdout) instead of stdout")
 	f.StringVar(&from, "from", "", "read BTF from `FILE`: raw BTF, or ELF with a .BTF section (default "+btf.KernelPath+")")
 	f.StringVar(&base, "base", "", "base BTF `FILE` for split BTF given with --from or --module (default for --module: "+btf.KernelPath+")")
 	f.StringVar(&module, "module", "", "read the split BTF of loaded module `NAME` from "+btf.ModulePath("NAME"))
@@ -195,5 +198,8 @@ the file atomically.`,
 	remote.add(cmd, true)
 	outputFlag(cmd, &format)
 	af.add(cmd, false)
+	cmd.RegisterFlagCompletionFunc("module", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return btfModules(filepath.Dir(btf.KernelPath)), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }

@@ -20,6 +20,7 @@ type buildOptions struct {
 	arch        string   // --arch
 	clang, llc  string   // --clang, --llc
 	extraCFlags []string // after --
+	libbpf      string   // --libbpf-include
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -29,8 +30,10 @@ func (a *app) buildCmd() *cobra.Command {
 		Short: "Compile a BPF C program against the kernel's headers",
 		Long: `Build fetches the kernel's headers (as kh fetch does) and compiles a BPF C
 program against them into a BPF ELF object (-O FILE, by default PROG.bpf.o
-beside PROG.bpf.c), which kh run, libbpf or cilium/ebpf load. It prints the
-object's path (-o json: {"object": PATH}). The object is written
+beside PROG.bpf.c; -O - writes it to stdout), which kh run, libbpf or
+cilium/ebpf load. It prints the object's path (-o json: {"object": PATH}).
+libbpf's headers (<bpf/bpf_helpers.h>, ...) come from libbpf-dev or
+--libbpf-include DIR, as for kh cflags. The object is written
 atomically: a failed build leaves no file behind. Flags after -- go to
 clang after kh's own.
 
@@ -62,8 +65,10 @@ Compiler diagnostics go to stderr; then kh prints one summary line.`,
 	fl.StringVarP(&o.object, "object", "O", "", "object file to write (default: PROG.bpf.o for PROG.bpf.c)")
 	outputFlag(cmd, &o.output)
 	fl.StringVar(&o.arch, "arch", "", "kernel architecture to compile for (default: the tree's)")
+	completeValues(cmd, "arch", compile.Architectures()...)
 	fl.StringVar(&o.clang, "clang", "", "clang to run (default: clang, else the newest clang-NN in $PATH)")
 	fl.StringVar(&o.llc, "llc", "", "llc to run (default: the one beside clang, else llc in $PATH)")
+	libbpfFlag(cmd, &o.libbpf)
 	o.fetch.add(cmd)
 	o.fetch.adb = &adbFlags{}
 	o.fetch.adb.add(cmd, false)
@@ -79,6 +84,15 @@ func (a *app) runBuild(ctx context.Context, o *buildOptions) error {
 	if out == "" {
 		out = strings.TrimSuffix(o.src, ".c") + ".o"
 	}
+	if out == "-" && o.output == "json" {
+		return usagef("-O - writes the object to stdout, where -o json would go too: drop one")
+	}
+	if err := checkOutFile(out); err != nil {
+		return err
+	}
+	if err := compile.CheckOptions(compile.Options{Arch: o.arch, LibbpfInclude: o.libbpf}); err != nil {
+		return libbpfAdvice(archUsage(err))
+	}
 	t, hold, err := a.fetchHeld(ctx, &o.fetch)
 	if err != nil {
 		return err
@@ -86,20 +100,29 @@ func (a *app) runBuild(ctx context.Context, o *buildOptions) error {
 	if hold != nil {
 		defer hold.Release() // kh clean keeps the tree while clang reads it
 	}
-	err = compile.Build(ctx, t, o.src, out, compile.Options{
-		Arch:   o.arch,
-		Clang:  o.clang,
-		LLC:    o.llc,
-		Flags:  o.extraCFlags,
-		Stderr: a.stderr,
-		Log:    a.logger(),
-	})
+	opts := compile.Options{
+		Arch:          o.arch,
+		Clang:         o.clang,
+		LLC:           o.llc,
+		Flags:         o.extraCFlags,
+		Stderr:        a.stderr,
+		Log:           a.logger(),
+		LibbpfInclude: o.libbpf,
+	}
+	if out == "-" {
+		err = compile.BuildTo(ctx, t, o.src, a.stdout, opts)
+	} else {
+		err = compile.Build(ctx, t, o.src, out, opts)
+	}
 	var mt *compile.MissingToolError
 	if errors.As(err, &mt) {
 		return fmt.Errorf("%w, or name it with --%s", err, mt.Tool)
 	}
 	if err != nil {
-		return archUsage(err)
+		return libbpfAdvice(archUsage(err))
+	}
+	if out == "-" {
+		return nil
 	}
 	if o.output == "json" {
 		return a.printJSON(map[string]string{"object": out})

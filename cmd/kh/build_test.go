@@ -135,3 +135,56 @@ func TestBuildFlags(t *testing.T) {
 		t.Fatalf("kh build -o json.o: exit %d, %q", code, errs)
 	}
 }
+
+// TestOutFileArgs is issue 14 item 8: -O - writes to stdout (kh build
+// and kh btf), a directory or a missing directory as -O is a usage error
+// checked before any work, naming what the user gave (not a temporary
+// file), and nothing is left behind.
+func TestOutFileArgs(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no", "such", "x.o")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build", "p.bpf.c", "-O", dir}, "-O " + dir + " is a directory: name a file to write"},
+		{[]string{"build", "p.bpf.c", "-O", missing}, "-O " + missing + ": no directory " + filepath.Dir(missing)},
+		{[]string{"build", "p.bpf.c", "-O", "-", "-o", "json"}, "-O - writes the object to stdout"},
+		{[]string{"btf", "-O", dir}, "-O " + dir + " is a directory"},
+		{[]string{"btf", "-O", missing}, "no directory " + filepath.Dir(missing)},
+	} {
+		out, errs, code := kh(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.HasPrefix(errs, "kh: ") || !strings.Contains(errs, tc.want) || strings.Contains(errs, ".tmp") {
+			t.Errorf("kh %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+
+	// -O - is stdout.
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
+		out, errs, code := kh(t, "btf", "-O", "-")
+		if code != 0 || !strings.HasPrefix(out, "#ifndef __VMLINUX_H__") {
+			t.Errorf("kh btf -O -: exit %d, stderr %q, stdout %.80q", code, errs, out)
+		}
+		if _, err := os.Stat("-"); err == nil {
+			t.Error("kh btf -O - wrote a file named -")
+		}
+	}
+	tk.NeedTool(t, "clang")
+	tk.NeedTool(t, "llc")
+	archive := filepath.Join(testkernel(t, "x86_64"), "kheaders.tar.xz")
+	src := copyProgram(t, dir, "task.bpf.c", "")
+	t.Chdir(dir)
+	out, errs, code := kh(t, "build", "--cache-dir", cacheDir(t), "--from", archive, src, "-O", "-")
+	if code != 0 || !strings.HasPrefix(out, "\x7fELF") {
+		t.Fatalf("kh build -O -: exit %d, stderr %q, stdout %.20q", code, errs, out)
+	}
+	if _, err := ebpf.LoadCollectionSpecFromReader(strings.NewReader(out)); err != nil {
+		t.Errorf("stdout is not a BPF object: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Error("kh build -O - wrote a file named -")
+	}
+}

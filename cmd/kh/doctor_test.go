@@ -3,8 +3,13 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/khtool/kh/doctor"
+	tk "github.com/khtool/kh/internal/testkernel"
 )
 
 func TestDoctorCLI(t *testing.T) {
@@ -48,6 +53,34 @@ func TestDoctorCLI(t *testing.T) {
 		_, errs, code := kh(t, "doctor", "--fix")
 		if code != exitFailure || !strings.Contains(errs, "needs root") {
 			t.Errorf("--fix as a user: exit %d, %q", code, errs)
+		}
+	}
+}
+
+// TestDoctorAsUser is issue 14 item 4 on the real system: kh doctor run
+// as an unprivileged user reports the refused bpf() as a permission
+// denial with the fix to run as root, and no check blames a missing
+// kernel feature (CONFIG_BPF_EVENTS) for it.
+func TestDoctorAsUser(t *testing.T) {
+	tk.NeedRoot(t)
+	setpriv := tk.NeedTool(t, "setpriv")
+	bin := khBinary(t)
+	os.Chmod(filepath.Dir(bin), 0o755)
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin, "doctor", "-o", "json")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
+	out, _ := cmd.Output()
+	var rep struct {
+		Checks []struct{ Name, Status, Value, Fix string } `json:"checks"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("doctor -o json as nobody: %v\n%s", err, out)
+	}
+	for _, c := range rep.Checks {
+		if c.Name == "bpf" && (!strings.HasPrefix(c.Value, doctor.DeniedPermission) || !strings.Contains(c.Fix, "run kh as root")) {
+			t.Errorf("bpf as nobody: %q, fix %q", c.Value, c.Fix)
+		}
+		if strings.Contains(c.Fix, "CONFIG_BPF_EVENTS") {
+			t.Errorf("%s blames a kernel feature for a permission failure: %q, fix %q", c.Name, c.Value, c.Fix)
 		}
 	}
 }

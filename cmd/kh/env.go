@@ -37,7 +37,8 @@ tree's) go to stderr.
 	}
 	o.fetch.add(cmd)
 	outputFlag(cmd, &o.output)
-	cmd.Flags().StringVar(&o.shell, "shell", "sh", "shell syntax of the output: sh (also bash, zsh, dash) or fish")
+	cmd.Flags().StringVar(&o.shell, "shell", "sh", "shell syntax of the output: sh, bash, zsh, dash, ksh, mksh (all sh syntax) or fish")
+	completeValues(cmd, "shell", toolenv.Shells()...)
 	return cmd
 }
 
@@ -50,8 +51,9 @@ type envOptions struct {
 
 // runEnv is `kh env` once its command line is parsed.
 func (a *app) runEnv(ctx context.Context, o *envOptions) error {
-	if o.shell != string(toolenv.ShellSh) && o.shell != string(toolenv.ShellFish) {
-		return usagef("unknown --shell %q (want sh or fish)", o.shell)
+	shell, err := toolenv.ParseShell(o.shell)
+	if err != nil {
+		return usagef("--shell: %v", err)
 	}
 	t, err := a.fetchTree(ctx, o.output, &o.fetch)
 	if err != nil {
@@ -70,7 +72,7 @@ func (a *app) runEnv(ctx context.Context, o *envOptions) error {
 		}
 		return a.printJSON(m)
 	}
-	text, err := toolenv.Format(vars, toolenv.Shell(o.shell))
+	text, err := toolenv.Format(vars, shell)
 	if err != nil {
 		return err
 	}

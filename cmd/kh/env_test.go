@@ -37,6 +37,24 @@ func TestEnvCLI(t *testing.T) {
 		t.Errorf("sh eval: %v: %q, want %q\nscript: %s", err, got, want, out)
 	}
 
+	// Issue 14 item 7: --help lists bash, zsh and dash; each is accepted
+	// and its output evaluates in that shell.
+	for _, sh := range []string{"bash", "zsh", "dash", "mksh"} {
+		out, errs, code := kh(t, "env", "--cache-dir", cache, "--from", archive, "--shell", sh)
+		if code != 0 {
+			t.Errorf("env --shell %s: exit %d: %s", sh, code, errs)
+			continue
+		}
+		path, err := exec.LookPath(sh)
+		if err != nil {
+			continue // the syntax is sh's, evaluated above
+		}
+		got, err := exec.Command(path, "-c", out+probe).CombinedOutput()
+		if err != nil || string(got) != want {
+			t.Errorf("%s eval: %v: %q, want %q", sh, err, got, want)
+		}
+	}
+
 	fish := tk.NeedTool(t, "fish")
 	out, _, code = kh(t, "env", "--cache-dir", cache, "--from", archive, "--shell", "fish")
 	if code != 0 || !strings.Contains(out, "set -gx BCC_KERNEL_SOURCE "+tree+";") {
@@ -65,7 +83,7 @@ func TestEnvCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"env", "--shell", "csh"}, 2, `unknown --shell "csh"`},
+		{[]string{"env", "--shell", "csh"}, 2, `--shell: unknown shell "csh"`},
 		{[]string{"env", "-o", "yaml"}, 2, "unknown output format"},
 		{[]string{"env", "extra"}, 2, "takes no arguments"},
 		{[]string{"env", "--cache-dir", cache, "--from", "/nonexistent/kheaders.tar.xz"}, 1, "no such file"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 
 	"golang.org/x/sys/unix"
@@ -70,7 +71,11 @@ func (a *app) runExec(ctx context.Context, o *execOptions) error {
 	a.warnEnv(t)
 	a.logger().Debug("exec", "argv", shquote.Join(o.argv), "headers", t.Path)
 	err = toolenv.Exec(t, o.argv, a.environ())
-	if errors.Is(err, exec.ErrNotFound) {
+	// Not found, as sh says 127: a name not in $PATH (exec.ErrNotFound)
+	// or a path that does not exist (LookPath's *fs.PathError; exec(2)
+	// failing on an existing file is 126, as in sh).
+	var pe *fs.PathError
+	if errors.Is(err, exec.ErrNotFound) || (errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist)) {
 		return &exitError{code: exitNotFound, err: fmt.Errorf("exec %s: command not found", o.argv[0])}
 	}
 	var ee *exec.Error

@@ -83,6 +83,11 @@ func TestExecCLI(t *testing.T) {
 	if st.ExitCode() != 127 || !strings.Contains(errs, "kh: exec kh-no-such-command: command not found") {
 		t.Errorf("missing command: exit %d, %q", st.ExitCode(), errs)
 	}
+	// Issue 14 item 9: a path that does not exist is 127 too, as in sh.
+	_, errs, st = runKh(t, bin, nil, append(kx, "--", "/nonexistent")...)
+	if st.ExitCode() != 127 || !strings.Contains(errs, "kh: exec /nonexistent: command not found") {
+		t.Errorf("missing path: exit %d, %q", st.ExitCode(), errs)
+	}
 	dir := t.TempDir()
 	_, errs, st = runKh(t, bin, nil, append(kx, "--", dir)...)
 	if st.ExitCode() != 126 || !strings.Contains(errs, "kh: exec "+dir+": is a directory\n") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/khtool/kh/kheaders"
 	"github.com/khtool/kh/registry"
+	"github.com/khtool/kh/toolenv"
 	"github.com/spf13/cobra"
 )
 
@@ -34,6 +35,7 @@ func (f *fetchFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.loadModule, "load-module", false, "load the kheaders module (finit_module) if /sys/kernel/kheaders.tar.xz is absent, instead of reading the module file")
 	fl.StringVar(&f.require, "require", "", "refuse a fallback: 'kheaders' accepts only a real header tree")
 	f.remote.add(cmd, f.query)
+	completeValues(cmd, "require", "kheaders", "any")
 }
 
 // fetchOpts are kheaders.Options from the command line.
@@ -124,7 +126,13 @@ func (a *app) runFetch(ctx context.Context, o *fetchOptions) error {
 	if err != nil {
 		return err
 	}
+	if t.Kind == kheaders.KindBTF {
+		a.logger().Warn(fmt.Sprintf("%s is a BTF tree (vmlinux.h and kconfig.h; the kernel has no kheaders): not for BCC_KERNEL_SOURCE, BCC needs real headers. %s", t.Path, toolenv.BTFTreeAdvice))
+	}
 	if o.output == "json" {
+		if err := kheaders.DirStats(ctx, t); err != nil {
+			return err
+		}
 		return a.printJSON(t)
 	}
 	_, err = fmt.Fprintln(a.stdout, t.Path)
@@ -144,14 +152,20 @@ Sources, in order: --from PATH; /sys/kernel/kheaders.tar.xz; the kheaders
 module on disk (read without loading it, or loaded with --load-module);
 /lib/modules/$(uname -r)/build when it provably matches the running kernel;
 with --registry REPO (or KH_REGISTRY), the artifact of the running kernel's
-GNU build ID in that OCI repository (see kh push); the kernel's BTF.
---registry with --build-id or --release fetches another kernel's tree.
--v logs each source considered and why it was taken or skipped.`,
+GNU build ID in that OCI repository (see kh push); else the kernel's BTF,
+from which kh makes a BTF tree (vmlinux.h and kconfig.h). --registry with
+--build-id or --release fetches another kernel's tree. -v logs each source
+considered and why it was taken or skipped.
+
+A BTF tree serves CO-RE programs (kh build, kh run) and bpftrace, which
+reads BTF by itself; BCC cannot use it, so kh fetch warns. For BCC, use
+--require kheaders (it fails rather than fall back to BTF), or kh exec,
+which sets BCC_KERNEL_SOURCE only for real headers.`,
 		Example: `  kh fetch
   kh fetch --from kheaders.tar.xz -o json
   KH_REGISTRY=registry.example/kernels/kh kh fetch
   kh fetch --registry registry.example/kernels/kh --build-id 3f802ec5...
-  BCC_KERNEL_SOURCE=$(kh fetch) python3 tool.py`,
+  BCC_KERNEL_SOURCE=$(kh fetch --require kheaders) python3 tool.py`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runFetch(cmd.Context(), &o) },
 	}

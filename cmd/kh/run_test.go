@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -158,5 +159,46 @@ func TestRunCLITracepoint(t *testing.T) {
 	}
 	if !sawRecord || !sawPrintk {
 		t.Errorf("record %v, printk %v in:\n%s", sawRecord, sawPrintk, out.String())
+	}
+}
+
+// TestRunCLINotes is issue 14 items 6 and 10 for kh run: it says on
+// stderr what it attached and how to stop; records whose struct is only
+// used through a local pointer print as hex with a warning that says why
+// and how to fix it; a --record naming no ring buffer or perf event array
+// of the object is a usage error before anything is attached; -q
+// silences the notes. runRun is called directly with injected streams.
+func TestRunCLINotes(t *testing.T) {
+	obj := bpfObj(t, "hexrec")
+	requireRootBPF(t)
+	var out, errb bytes.Buffer
+	a := &app{system: testSystem(nil, &out, &errb)}
+	err := a.runRun(context.Background(), &runOptions{object: obj, output: "text", duration: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := errb.String()
+	for _, want := range []string{
+		"kh: attached 1 program(s): tracepoint/syscalls/sys_enter_faccessat (tp_sample); printing their output for 500ms (Ctrl-C stops sooner)\n",
+		"records of map samples print as hex",
+		"not of a local pointer",
+		"--record samples=TYPE",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	errb.Reset()
+	err = a.runRun(context.Background(), &runOptions{object: obj, output: "text", duration: time.Second, records: []string{"nosuchmap=event"}})
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"nosuchmap"`) || !strings.Contains(err.Error(), "it has: samples") || strings.Contains(errb.String(), "attached") {
+		t.Errorf("--record nosuchmap: %v; stderr %q", err, errb.String())
+	}
+
+	errb.Reset()
+	q := &app{system: testSystem(nil, &out, &errb), quiet: true}
+	if err := q.runRun(context.Background(), &runOptions{object: obj, output: "text", duration: 200 * time.Millisecond}); err != nil || errb.Len() != 0 {
+		t.Errorf("-q: %v, stderr %q", err, errb.String())
 	}
 }

@@ -6,11 +6,26 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// ErrIsDir means the path to write is a directory.
+var ErrIsDir = errors.New("is a directory (name a file in it)")
+
+// unwrapPath drops an *fs.PathError's operation and path, which may name
+// the temporary file.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
 
 // Write creates or replaces path with what write produces, with mode perm.
 func Write(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
@@ -18,9 +33,18 @@ func Write(path string, perm os.FileMode, write func(w io.Writer) error) (err er
 	if dir == "" {
 		dir = "."
 	}
+	// Errors name path and its directory, never the temporary file.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("write %s: %w", path, ErrIsDir)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("write %s: directory %s: %w", path, dir, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return fmt.Errorf("write %s: %s is not a directory", path, dir)
+	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: in %s: %w", path, dir, unwrapPath(err))
 	}
 	defer func() {
 		if err != nil {
@@ -45,7 +69,17 @@ func Write(path string, perm os.FileMode, write func(w io.Writer) error) (err er
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, unwrapLink(err))
 	}
 	return nil
+}
+
+// unwrapLink drops an *os.LinkError's operation and paths (the temporary
+// file's among them).
+func unwrapLink(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

@@ -27,23 +27,21 @@ import (
 var Arches = []string{"x86_64", "arm64"}
 
 // Root returns the directory holding the test kernels: $KH_TESTKERNEL,
-// else ../shared/testkernel beside the repository, else
-// /work/shared/testkernel.
+// else ../shared/testkernel beside the repository. There is no
+// machine-specific fallback: a clone elsewhere sets KH_TESTKERNEL.
 func Root() (string, error) {
-	var tried []string
 	if v := os.Getenv("KH_TESTKERNEL"); v != "" {
-		tried = append(tried, v)
+		if _, err := os.Stat(filepath.Join(v, "x86_64", "release")); err != nil {
+			return "", fmt.Errorf("KH_TESTKERNEL=%s holds no test kernels (%v)", v, err)
+		}
+		return filepath.Abs(v)
 	}
 	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(file), "../..")
-	tried = append(tried, filepath.Join(repo, "../shared/testkernel"), "/work/shared/testkernel")
-	for _, d := range tried {
-		if _, err := os.Stat(filepath.Join(d, "x86_64", "release")); err == nil {
-			abs, _ := filepath.Abs(d)
-			return abs, nil
-		}
+	beside := filepath.Clean(filepath.Join(filepath.Dir(file), "../../../shared/testkernel"))
+	if _, err := os.Stat(filepath.Join(beside, "x86_64", "release")); err != nil {
+		return "", fmt.Errorf("test kernels not found in %s; set KH_TESTKERNEL to their directory", beside)
 	}
-	return "", fmt.Errorf("test kernels not found (tried %s; set KH_TESTKERNEL)", strings.Join(tried, ", "))
+	return beside, nil
 }
 
 // Dir returns the test kernel directory of arch ("x86_64" or "arm64"), or

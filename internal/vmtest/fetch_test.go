@@ -56,7 +56,11 @@ func checkModuleFetch(t testing.TB, vm *vmtest.VM, k *vmtest.Kernel, want vmtest
 	if vm.Stat(t, kheaders.SysfsArchive).Exists {
 		t.Errorf("%s exists: kh loaded the module", kheaders.SysfsArchive)
 	}
-	vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName), want)
+	// The tree is tar's plus the kh_defines.h that kh adds.
+	vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName, kheaders.DefinesHeader), want)
+	if h := vm.ReadFile(t, tree.Path+"/"+kheaders.DefinesHeader); !strings.Contains(string(h), `#define KBUILD_MODNAME "kh"`) {
+		t.Errorf("%s: %q", kheaders.DefinesHeader, h)
+	}
 	return tree
 }
 
@@ -133,7 +137,7 @@ func TestFetchInGuest(t *testing.T) {
 		if !vm.Stat(t, kheaders.SysfsArchive).Exists {
 			t.Errorf("%s absent after --load-module", kheaders.SysfsArchive)
 		}
-		vmtest.WantDigest(t, vm.Digest(t, loaded.Path, kheaders.ManifestName), want)
+		vmtest.WantDigest(t, vm.Digest(t, loaded.Path, kheaders.ManifestName, kheaders.DefinesHeader), want)
 
 		// 5. No source: unload the module and remove its file.
 		vm.UnloadModule(t, "kheaders")

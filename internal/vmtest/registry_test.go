@@ -74,7 +74,7 @@ func TestFetchRegistryInGuest(t *testing.T) {
 		if tree.Cached || tree.Kind != kheaders.KindHeaders || tree.Release != k.Release || !strings.HasSuffix(tree.Path, "/"+name) {
 			t.Errorf("tree %+v, want a fresh kheaders tree named %s; stderr %s", tree.Manifest, name, r.Stderr)
 		}
-		vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName), want)
+		vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName, kheaders.DefinesHeader), want)
 
 		// Warm: the build-ID hint, no request (KH_REGISTRY this time).
 		again := vm.RunCommand(t, vmtest.Command{Args: []string{"kh", "fetch", "-o", "json", "-v", "--insecure"}, Env: []string{"KH_REGISTRY=" + guestRepo}}).OK(t)
