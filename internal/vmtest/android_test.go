@@ -129,6 +129,7 @@ var androidPrintk = regexp.MustCompile(`kh-android-(tp|fentry) tgid=(\d+)`)
 //	d. root's tree (in root's cache, from c) is reused by the shell user;
 //	   the shell user's cache is refused by root, with its message.
 func TestAndroid(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	for _, arch := range vmtest.Arches() {
 		t.Run(string(arch), func(t *testing.T) {
 			t.Parallel()
