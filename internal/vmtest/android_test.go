@@ -22,6 +22,9 @@ const (
 	androidKh      = "/data/local/tmp/kh" // where README.md tells users to push kh
 	androidModules = "/system_dlkm/lib/modules"
 	androidShell   = "/system/bin/sh"
+	// definesHeader is a file kh may add to the trees it extracts
+	// (kh_defines.h, KBUILD_MODNAME); tar's tree does not have it.
+	definesHeader = "kh_defines.h"
 )
 
 // androidEnv is the environment of `adb shell` (and of `su`, which keeps
@@ -233,7 +236,7 @@ func testAndroid(t *testing.T, k *vmtest.Kernel) {
 		if st := vm.Stat(t, first.Path); st.UID != 2000 || st.Mode&0o022 != 0 {
 			t.Errorf("the shell user's tree: %+v, want owned by 2000, writable by no one else", st)
 		}
-		vmtest.WantDigest(t, vm.Digest(t, first.Path, kheaders.ManifestName), want)
+		vmtest.WantDigest(t, vm.Digest(t, first.Path, kheaders.ManifestName, definesHeader), want)
 		shellTree = first
 
 		plain := shell(androidKh, "fetch").OK(t)
@@ -301,7 +304,7 @@ func testAndroid(t *testing.T, k *vmtest.Kernel) {
 		if d := vm.Digest(t, androidKh); d.Sum != khDigest.Sum {
 			t.Errorf("%s changed under kh fetch", androidKh)
 		}
-		vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName), want)
+		vmtest.WantDigest(t, vm.Digest(t, tree.Path, kheaders.ManifestName, definesHeader), want)
 		rootTree = tree
 
 		loaded := manifest(su(androidKh, "fetch", "--load-module", "-o", "json").OK(t))
