@@ -138,6 +138,28 @@ func TestDefaultLocation(t *testing.T) {
 	}
 }
 
+// TestAndroidDataLayout: on a device the shell user reaches its cache
+// through directories it may search but not list (/data is 0771, owned
+// by system, which kh trusts on Android only, so root here; /data/local
+// is root's, 0751); that is no reason to refuse it. TestAndroid in
+// internal/vmtest has the device's owners.
+func TestAndroidDataLayout(t *testing.T) {
+	b := base(t)
+	data := filepath.Join(b, "data")
+	mkdirOwned(t, data, 0o771, 0)
+	mkdirOwned(t, filepath.Join(data, "local"), 0o751, 0)
+	tmp := filepath.Join(data, "local", "tmp")
+	mkdirOwned(t, tmp, 0o771, attacker)
+	dir := filepath.Join(tmp, "kh-cache-2000")
+	out, err := asUser(t, attacker, "open", dir)
+	if err != nil || !strings.Contains(out, "opened "+dir) {
+		t.Fatalf("the shell user cannot open its cache below /data/local/tmp: %v\n%s", err, out)
+	}
+	// Root still refuses that cache (the shell user owns what holds it).
+	_, err = Open(Options{Dir: dir, AllowDisk: true})
+	wantUntrusted(t, err, tmp, "owned by uid 2000")
+}
+
 // TestAncestorAnotherUserCanWrite is the red team's F1 on Android's
 // layout: root's cache below /data/local/tmp (shell:shell 0771) is refused
 // before anything is created there, while the shell user may use it.

@@ -195,6 +195,14 @@ restart:
 			goto restart
 		}
 		nfd, err := unix.Openat(fd, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EACCES) && !last {
+			// A directory this user may pass through but not list:
+			// Android's /data (system:system 0771) and /data/local
+			// (root 0751) for the shell user on the way to
+			// /data/local/tmp. Walking on needs only search permission,
+			// which O_PATH asks for; fstat and the *at calls work on it.
+			nfd, err = unix.Openat(fd, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
 		if err != nil {
 			closeAll()
 			if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {

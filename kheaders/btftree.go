@@ -39,6 +39,11 @@ func (f *fetcher) tryBTF(ctx context.Context, release string) (*Tree, bool, erro
 	if err != nil {
 		return nil, true, fmt.Errorf("read %s: %w", path, err)
 	}
+	// A BTF this user may not read (Android's shell user) is a denied
+	// source, whatever the state of the cache.
+	if err := readable(path); err != nil {
+		return nil, true, err
+	}
 	cfgText := []byte(nil)
 	cfg, err := kconfig.Running(ctx, kconfig.Options{Root: f.opts.Root, Release: release, Logger: f.log})
 	if err == nil {

@@ -95,9 +95,10 @@ func Extract(ctx context.Context, archive []byte, dir string, lim Limits) (Stats
 	defer xr.Close()
 	xr.SetContext(ctx)
 	// The index tells how much the archive unpacks to: fail at once,
-	// not half-way, where that cannot fit.
+	// not half-way, where that cannot fit. A file system that reports no
+	// size at all (ramfs: zero blocks) has no limit to check against.
 	var fs unix.Statfs_t
-	if need := xr.Info().UncompressedSize; unix.Statfs(dir, &fs) == nil && uint64(need) > fs.Bavail*uint64(fs.Bsize) {
+	if need := xr.Info().UncompressedSize; unix.Statfs(dir, &fs) == nil && fs.Blocks > 0 && uint64(need) > fs.Bavail*uint64(fs.Bsize) {
 		return Stats{}, fmt.Errorf("the archive unpacks to %d MiB but %s has %d MiB free: %w (free space with `kh clean` or give the cache more room)",
 			need>>20, dir, fs.Bavail*uint64(fs.Bsize)>>20, ErrNoSpace)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/khtool/kh/cache"
 	"github.com/khtool/kh/internal/fsutil"
 	"github.com/khtool/kh/internal/logx"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,14 +73,50 @@ func (o Options) logger() *slog.Logger {
 	return logx.OrDiscard(o.Log)
 }
 
-// NotFoundError means no source of headers exists for the kernel.
+// NotFoundError means no source of headers could be used for the kernel.
+// When some sources exist but could not be read (EACCES or EPERM: file
+// modes, or a security policy such as Android's SELinux rules for the
+// shell user), Denied names them and errors.Is(err, fs.ErrPermission)
+// is true: the headers are there, the caller may not read them.
 type NotFoundError struct {
 	Release string
 	Looked  []string // what was looked for, and why it was not used
+	// Denied are the sources that exist but could not be read, with the
+	// errors that said so (DeniedErrs, in the same order).
+	Denied     []string
+	DeniedErrs []error
 }
 
 func (e *NotFoundError) Error() string {
+	if len(e.Denied) > 0 {
+		return fmt.Sprintf("no kernel headers for %s: permission denied reading %s (looked at: %s)",
+			e.Release, strings.Join(e.Denied, ", "), strings.Join(e.Looked, "; "))
+	}
 	return fmt.Sprintf("no kernel headers for %s: %s", e.Release, strings.Join(e.Looked, "; "))
+}
+
+// Is makes errors.Is(err, fs.ErrPermission) true when a source was
+// denied.
+func (e *NotFoundError) Is(target error) bool {
+	return target == fs.ErrPermission && len(e.Denied) > 0
+}
+
+// Unwrap returns the errors of the denied sources.
+func (e *NotFoundError) Unwrap() []error { return e.DeniedErrs }
+
+// denied reports whether err is a refusal to read (EACCES, EPERM).
+func denied(err error) bool { return errors.Is(err, fs.ErrPermission) }
+
+// readable returns a permission error if this process may not read p:
+// access(2) asks the same questions as open(2), file modes and the
+// security policy (SELinux on Android), without opening or reading it,
+// so a warm fetch still reads nothing. Other errors are left to the
+// read itself.
+func readable(p string) error {
+	if err := unix.Access(p, unix.R_OK); denied(err) {
+		return &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	return nil
 }
 
 // Fetch returns a header tree for the running kernel (or for opts.From),
@@ -155,6 +192,18 @@ type fetcher struct {
 	opts  Options
 	log   *slog.Logger
 	cache *cache.Cache
+	// nf collects, while the running kernel's sources are tried, what
+	// was looked at and what could not be read.
+	nf *NotFoundError
+}
+
+// deny records that source path exists but could not be read.
+func (f *fetcher) deny(path string, err error) {
+	f.log.Debug("source not readable", "source", path, "err", err)
+	if f.nf != nil {
+		f.nf.Denied = append(f.nf.Denied, path)
+		f.nf.DeniedErrs = append(f.nf.DeniedErrs, err)
+	}
 }
 
 func (f *fetcher) close() {
@@ -317,6 +366,7 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 	}
 	e := &sourceEnv{root: f.opts.Root, release: release}
 	nf := &NotFoundError{Release: release}
+	f.nf = nf
 	skip := func(what, why string) {
 		f.log.Debug("source skipped", "source", what, "why", why)
 		nf.Looked = append(nf.Looked, what+": "+why)
@@ -331,7 +381,13 @@ func (f *fetcher) running(ctx context.Context) (*Tree, error) {
 
 // fetchSysfs is Fetch's step for the sysfs file.
 func fetchSysfs(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why string)) (*Tree, bool, error) {
-	if t, ok, err := f.trySysfs(ctx, kernel.Path(e.root, SysfsArchive), e.release); ok || err != nil {
+	t, ok, err := f.trySysfs(ctx, kernel.Path(e.root, SysfsArchive), e.release)
+	if denied(err) {
+		f.deny(SysfsArchive, err)
+		skip(SysfsArchive, "permission denied")
+		return nil, false, nil
+	}
+	if ok || err != nil {
 		return t, true, err
 	}
 	skip(SysfsArchive, sysfsAbsent)
@@ -345,6 +401,11 @@ func fetchModule(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, 
 	for _, p := range mods {
 		src := Source{Kind: SourceModule, Location: p}
 		key := SourceKey(root, src, release)
+		if err := readable(p); err != nil {
+			f.deny(p, err)
+			skip(p, "permission denied")
+			continue
+		}
 		if !f.opts.LoadModule {
 			// The same file as last time (and so the same vermagic):
 			// no need to read it.
@@ -352,7 +413,12 @@ func fetchModule(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, 
 				return t, true, nil
 			}
 		}
-		m, why := checkModule(p, release)
+		m, why, err := checkModule(p, release)
+		if denied(err) {
+			f.deny(p, err)
+			skip(p, "permission denied")
+			continue
+		}
 		if m == nil {
 			f.log.Warn("kheaders module not used", "module", p, "why", why)
 			skip(p, why)
@@ -420,7 +486,13 @@ func fetchBTF(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why
 		skip(btf.KernelPath, "not used: only kernel headers are acceptable (Options.Require)")
 		return nil, false, nil
 	}
-	if t, ok, err := f.tryBTF(ctx, e.release); ok || err != nil {
+	t, ok, err := f.tryBTF(ctx, e.release)
+	if denied(err) {
+		f.deny(btf.KernelPath, err)
+		skip(btf.KernelPath, "permission denied")
+		return nil, false, nil
+	}
+	if ok || err != nil {
 		return t, true, err
 	}
 	skip(btf.KernelPath, btfAbsent)
@@ -431,6 +503,9 @@ func fetchBTF(ctx context.Context, f *fetcher, e *sourceEnv, skip func(what, why
 func (f *fetcher) trySysfs(ctx context.Context, path, release string) (*Tree, bool, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, false, nil
+	}
+	if err := readable(path); err != nil {
+		return nil, true, err
 	}
 	src := Source{Kind: SourceSysfs, Location: path}
 	key := SourceKey(f.opts.Root, src, release)
@@ -464,16 +539,17 @@ func (f *fetcher) tryBuildDir(ctx context.Context, dir, release string) (*Tree, 
 }
 
 // checkModule opens a kheaders module file and checks that it was built
-// for release; otherwise it says why not.
-func checkModule(path, release string) (*kmod.Module, string) {
-	m, err := kmod.Open(path)
+// for release; otherwise it says why not (and err is the error of
+// opening it, if that was what failed).
+func checkModule(path, release string) (m *kmod.Module, why string, err error) {
+	m, err = kmod.Open(path)
 	if err != nil {
-		return nil, err.Error()
+		return nil, err.Error(), err
 	}
 	if m.Release() != release {
-		return nil, fmt.Sprintf("built for %s, not the running %s", m.Release(), release)
+		return nil, fmt.Sprintf("built for %s, not the running %s", m.Release(), release), nil
 	}
-	return m, ""
+	return m, "", nil
 }
 
 // btfAbsent says why btf.KernelPath does not exist.
@@ -649,7 +725,7 @@ func runningDigests(ctx context.Context, root, release string) map[string]bool {
 		out[(&Archive{Data: data}).Digest()] = true
 	}
 	for _, p := range kmod.Find(root, release, "kheaders") {
-		if m, _ := checkModule(p, release); m != nil {
+		if m, _, _ := checkModule(p, release); m != nil {
 			if a, err := archiveFromModule(m); err == nil {
 				out[a.Digest()] = true
 			}

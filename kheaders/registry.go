@@ -216,7 +216,7 @@ func RunningArchive(ctx context.Context, opts Options) (*Archive, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m, why := checkModule(p, release)
+		m, why, _ := checkModule(p, release)
 		if m == nil {
 			nf.Looked = append(nf.Looked, p+": "+why)
 			continue

@@ -97,7 +97,7 @@ func surveyModule(_ context.Context, e *sourceEnv) []Candidate {
 	}
 	var out []Candidate
 	for _, p := range mods {
-		m, why := checkModule(p, release)
+		m, why, _ := checkModule(p, release)
 		loc := p
 		if root != "" && root != "/" {
 			loc = "/" + strings.TrimPrefix(strings.TrimPrefix(p, root), "/")

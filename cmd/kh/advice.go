@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/khtool/kh/cache"
@@ -22,6 +24,8 @@ func advice(err error) string {
 	var ut *kheaders.UntrustedTreeError
 	var u *cache.UntrustedError
 	switch {
+	case errors.As(err, &nf) && errors.Is(nf, fs.ErrPermission):
+		return deniedAdvice(false, "kh")
 	case errors.As(err, &nf):
 		return "enable CONFIG_IKHEADERS (built in or as the kheaders module), install the kheaders module for this kernel, pass --from with an archive, a module or a header directory, or --registry (KH_REGISTRY) with an OCI repository that kh push filled"
 	case errors.As(err, &nt) && nt.Mountable && nt.MountErr == nil:
@@ -59,4 +63,45 @@ func errorLine(err error) string {
 		line += "; " + a
 	}
 	return "kh: " + line
+}
+
+// deniedAdvice is what to do when the kernel's header sources exist but
+// this user may not read them. On Android that is the rule for the shell
+// user (SELinux gives sysfs and the module partitions labels it may not
+// read), so the advice names su, adb root and the host; self is how kh
+// was invoked.
+func deniedAdvice(android bool, self string) string {
+	if android {
+		return "Android's SELinux policy may forbid the shell user to read them: run `su -c '" + self + " fetch'` (or `adb root`, then `adb shell " + self + " fetch`), or copy the archive or module off the device as root and run `kh fetch --from FILE` on the host"
+	}
+	return "run kh as root (e.g. `sudo kh fetch`), or have root copy the archive or module somewhere you can read and pass it with --from"
+}
+
+// errorLine is errorLine with what kh knows about where it runs: on
+// Android, sources the shell user may not read get Android's advice.
+func (a *app) errorLine(err error) string {
+	var nf *kheaders.NotFoundError
+	if errors.As(err, &nf) && errors.Is(nf, fs.ErrPermission) {
+		return "kh: " + oneLine(err.Error()) + "; " + deniedAdvice(a.onAndroid(), a.self())
+	}
+	return errorLine(err)
+}
+
+// onAndroid reports whether kh runs on Android: adb shell and su set
+// ANDROID_ROOT and ANDROID_DATA, and every device has /system/build.prop.
+func (a *app) onAndroid() bool {
+	if a.getenv("ANDROID_ROOT") != "" || a.getenv("ANDROID_DATA") != "" {
+		return true
+	}
+	_, err := os.Stat("/system/build.prop")
+	return err == nil
+}
+
+// self is how to invoke this kh again: the path it was run by when that
+// is one (/data/local/tmp/kh), else "kh".
+func (a *app) self() string {
+	if strings.Contains(a.arg0, "/") {
+		return a.arg0
+	}
+	return "kh"
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -33,5 +35,43 @@ func TestAdvice(t *testing.T) {
 	}
 	if got := errorLine(errors.New("plain")); got != "kh: plain" {
 		t.Errorf("errorLine(plain) = %q", got)
+	}
+}
+
+// TestDeniedAdvice: header sources that exist but may not be read give
+// one line naming them and, on Android (ANDROID_ROOT set, as adb shell
+// does), advice about su, adb root and the host.
+func TestDeniedAdvice(t *testing.T) {
+	nf := &kheaders.NotFoundError{
+		Release:    "6.12.117",
+		Looked:     []string{"/sys/kernel/btf/vmlinux: permission denied"},
+		Denied:     []string{"/sys/kernel/btf/vmlinux"},
+		DeniedErrs: []error{fs.ErrPermission},
+	}
+	err := fmt.Errorf("fetch: %w", nf)
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Fatal("a NotFoundError with denied sources is not fs.ErrPermission")
+	}
+	if errors.Is(&kheaders.NotFoundError{Release: "6.1"}, fs.ErrPermission) {
+		t.Error("a NotFoundError without denied sources is fs.ErrPermission")
+	}
+	env := map[string]string{}
+	a := &app{system: system{getenv: func(k string) string { return env[k] }, arg0: "/data/local/tmp/kh"}}
+	host := a.errorLine(err)
+	env["ANDROID_ROOT"] = "/system"
+	android := a.errorLine(err)
+	for _, tc := range []struct{ got, want string }{
+		{host, "kh: fetch: no kernel headers for 6.12.117: permission denied reading /sys/kernel/btf/vmlinux"},
+		{host, "; run kh as root"},
+		{android, "permission denied reading /sys/kernel/btf/vmlinux"},
+		{android, "; Android's SELinux policy may forbid the shell user to read them: run `su -c '/data/local/tmp/kh fetch'` (or `adb root`"},
+		{android, "kh fetch --from FILE` on the host"},
+	} {
+		if !strings.Contains(tc.got, tc.want) || strings.Contains(tc.got, "\n") {
+			t.Errorf("%q: want one line containing %q", tc.got, tc.want)
+		}
+	}
+	if _, err := os.Stat("/system/build.prop"); err != nil && strings.Contains(host, "Android") {
+		t.Errorf("advice off Android mentions Android: %q", host)
 	}
 }

@@ -23,7 +23,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], system{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		getenv: os.Getenv, environ: os.Environ,
+		getenv: os.Getenv, environ: os.Environ, arg0: os.Args[0],
 	})
 	stop()
 	os.Exit(code)
@@ -45,6 +45,9 @@ type system struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	environ        func() []string
+	// arg0 is how kh was invoked (os.Args[0]), for advice that says to
+	// run it again.
+	arg0 string
 }
 
 // run executes kh with args and returns the process exit status. Errors
@@ -72,11 +75,11 @@ func run(ctx context.Context, args []string, sys system) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, errorLine(ee.err))
+			fmt.Fprintln(stderr, a.errorLine(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, errorLine(err))
+	fmt.Fprintln(stderr, a.errorLine(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "Run 'kh --help' for usage.")

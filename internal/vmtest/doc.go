@@ -41,8 +41,7 @@
 // echo, cat, id, exit, sleep, env, pwd, rendezvous, access, ifup, spawn,
 // chroot (run a command in a distribution root shared into the guest),
 // watch (run a tracing tool until it reports a triggered event, then
-// Ctrl-C it);
-// see guestinit), the
+// Ctrl-C it), chown, chmod; see guestinit), the
 // directories /dev /proc /sys /tmp /root, and Config.Files and
 // Config.Programs, e.g. Kernel.KheadersModule, which installs kheaders.ko
 // at /lib/modules/RELEASE/kernel/kernel/kheaders.ko without loading it.

@@ -65,7 +65,7 @@ func checkModuleFetch(t testing.TB, vm *vmtest.VM, k *vmtest.Kernel, want vmtest
 }
 
 // TestFetchInGuest proves kh fetch on freshly booted kernels, one boot per
-// architecture, in this order: (1) module on disk, not loaded; (3) a
+// kernel (Linux 6.1 and 6.12, x86_64 and arm64), in this order: (1) module on disk, not loaded; (3) a
 // second fetch is a cache hit; (4) the default root cache is a tmpfs that
 // kh mounted on /run/kh; (6) two fetches started at once extract once;
 // (2) --load-module loads kheaders.ko with finit_module and reads sysfs,
@@ -74,10 +74,10 @@ func checkModuleFetch(t testing.TB, vm *vmtest.VM, k *vmtest.Kernel, want vmtest
 // holding the kh binary as the README says), root's cache is a tmpfs kh
 // mounts on /mnt/kh, a place no other user can write.
 func TestFetchInGuest(t *testing.T) {
-	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
-		k := vmtest.KernelFor(t, arch)
+	t.Parallel() // guests of different tests boot side by side
+	vmtest.ForEachKernel(t, func(t *testing.T, k *vmtest.Kernel) {
 		want := hostDigest(t, k)
-		vm := harness.Boot(t, vmtest.Config{Arch: arch, Files: []vmtest.File{k.KheadersModule()}})
+		vm := harness.Boot(t, vmtest.Config{Kernel: k, Files: []vmtest.File{k.KheadersModule()}})
 
 		// 1. The module file, not loaded.
 		first := checkModuleFetch(t, vm, k, want)
@@ -182,6 +182,7 @@ func TestFetchInGuest(t *testing.T) {
 // a kh built without the module-file source must fail scenario 1 (it
 // falls back to a BTF tree, which is not the module's).
 func TestBrokenKhFailsScenario1(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	arch := vmtest.ARM64
 	k := vmtest.KernelFor(t, arch)
 	broken := buildBrokenKh(t, arch)

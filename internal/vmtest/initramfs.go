@@ -30,6 +30,9 @@ type File struct {
 	Symlink string
 	// Dir makes Path a directory with Mode (0755 if zero).
 	Dir bool
+	// UID and GID own the entry (root if zero), e.g. Android's
+	// /data/local/tmp, owned by shell (2000:2000).
+	UID, GID uint32
 }
 
 // Character device numbers of /dev/console: the kernel opens it as init's
@@ -84,10 +87,17 @@ func writeInitramfs(dst string, files []File) (err error) {
 // header of 13 eight-digit hex fields, the NUL-terminated name padded to
 // 4 bytes, then the data padded to 4 bytes; a "TRAILER!!!" entry ends it.
 type cpioWriter struct {
-	w    io.Writer
-	ino  uint32
-	dirs map[string]bool
-	err  error
+	w        io.Writer
+	ino      uint32
+	dirs     map[string]bool
+	err      error
+	uid, gid uint32 // of the next entry node writes
+}
+
+// owned makes the next entry owned by f's UID and GID.
+func (w *cpioWriter) owned(f File) *cpioWriter {
+	w.uid, w.gid = f.UID, f.GID
+	return w
 }
 
 func (w *cpioWriter) add(f File) error {
@@ -104,10 +114,10 @@ func (w *cpioWriter) add(f File) error {
 		}
 		if !w.dirs[p] {
 			w.dirs[p] = true
-			w.node(p, 0o040000|mode, nil, 0, 0, 0)
+			w.owned(f).node(p, 0o040000|mode, nil, 0, 0, 0)
 		}
 	case f.Symlink != "":
-		w.node(p, 0o120777, strings.NewReader(f.Symlink), int64(len(f.Symlink)), 0, 0)
+		w.owned(f).node(p, 0o120777, strings.NewReader(f.Symlink), int64(len(f.Symlink)), 0, 0)
 	case f.HostPath != "":
 		src, err := os.Open(f.HostPath)
 		if err != nil {
@@ -128,13 +138,13 @@ func (w *cpioWriter) add(f File) error {
 				mode = 0o755
 			}
 		}
-		w.node(p, 0o100000|mode, src, fi.Size(), 0, 0)
+		w.owned(f).node(p, 0o100000|mode, src, fi.Size(), 0, 0)
 	default:
 		mode := unixMode(f.Mode)
 		if mode == 0 {
 			mode = 0o644
 		}
-		w.node(p, 0o100000|mode, bytes.NewReader(f.Data), int64(len(f.Data)), 0, 0)
+		w.owned(f).node(p, 0o100000|mode, bytes.NewReader(f.Data), int64(len(f.Data)), 0, 0)
 	}
 	return w.err
 }
@@ -166,7 +176,8 @@ func (w *cpioWriter) node(name string, mode uint32, data io.Reader, size int64, 
 		nlink = 2
 	}
 	hdr := fmt.Sprintf("070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-		w.ino, mode, 0, 0, nlink, 0, uint32(size), 0, 0, rmajor, rminor, len(name)+1, 0)
+		w.ino, mode, w.uid, w.gid, nlink, 0, uint32(size), 0, 0, rmajor, rminor, len(name)+1, 0)
+	w.uid, w.gid = 0, 0
 	w.write([]byte(hdr))
 	w.write(append([]byte(name), 0))
 	w.pad(len(hdr) + len(name) + 1)

@@ -29,6 +29,8 @@ func TestInitramfs(t *testing.T) {
 		{Path: "/etc/deep/conf", Data: odd, Mode: 0o600},
 		{Path: "/tmp", Dir: true, Mode: 0o777 | os.ModeSticky},
 		{Path: "/empty", Data: nil},
+		{Path: "/data", Dir: true, Mode: 0o771, UID: 1000, GID: 1000},
+		{Path: "/data/mine", Data: []byte("x"), UID: 2000, GID: 2000},
 	}
 	gz := filepath.Join(dir, "initramfs.cpio.gz")
 	if err := writeInitramfs(gz, files); err != nil {
@@ -72,6 +74,7 @@ func TestInitramfs(t *testing.T) {
 		"drwxr-xr-x dev",
 		"crw------- 5,1 dev/console",
 		"drwxrwxrwt tmp",
+		"drwxrwx--x data",
 		"drwxr-xr-x bin",
 		"-rwxr-xr-x bin/prog",
 		"lrwxrwxrwx bin/alias -> prog",
@@ -79,9 +82,21 @@ func TestInitramfs(t *testing.T) {
 		"drwxr-xr-x etc/deep",
 		"-rw------- etc/deep/conf",
 		"-rw-r--r-- empty",
+		"-rw-r--r-- data/mine",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("cpio -itv:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Owners: root unless a File says otherwise.
+	owners := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(cpio("-itv", "--numeric-uid-gid")), "\n") {
+		fields := strings.Fields(l)
+		owners[fields[len(fields)-1]] = fields[2] + ":" + fields[3]
+	}
+	for name, want := range map[string]string{"data": "1000:1000", "data/mine": "2000:2000", "etc/deep/conf": "0:0", "dev": "0:0"} {
+		if owners[name] != want {
+			t.Errorf("%s owned by %q, want %s", name, owners[name], want)
+		}
 	}
 	if out := cpio("-i", "--to-stdout", "etc/deep/conf"); out != string(odd) {
 		t.Errorf("etc/deep/conf: %d bytes, want %d", len(out), len(odd))

@@ -27,6 +27,7 @@ const guestRegistry = "10.0.2.100:5000"
 // local fetch gives it; a second fetch is warm and makes no request; plain
 // HTTP to a registry that is not on loopback needs --insecure.
 func TestFetchRegistryInGuest(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
 		k := vmtest.KernelVersionFor(t, arch, vmtest.V6_12)
 		want := hostDigest(t, k)

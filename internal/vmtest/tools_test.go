@@ -69,7 +69,8 @@ func buildSyscallsProgram(t *testing.T, k *vmtest.Kernel) string {
 
 var guestPrintk = regexp.MustCompile(`kh-guest-(tp|kp) tgid=(\d+)`)
 
-// TestToolsInGuest proves, in one boot per architecture: kh config reads
+// TestToolsInGuest proves, in one boot per kernel (Linux 6.1 and 6.12,
+// x86_64 and arm64): kh config reads
 // /proc/config.gz (equal to the kernel's .config); kh btf writes what
 // package btf writes for the same BTF on the host; without a kheaders
 // module kh fetch publishes a BTF tree (and --require kheaders refuses);
@@ -78,13 +79,13 @@ var guestPrintk = regexp.MustCompile(`kh-guest-(tp|kp) tgid=(\d+)`)
 // against the kernel's own header tree to a syscall tracepoint and a
 // kprobe, and prints their events when the syscall is made.
 func TestToolsInGuest(t *testing.T) {
-	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
-		k := vmtest.KernelFor(t, arch)
+	t.Parallel() // guests of different tests boot side by side
+	vmtest.ForEachKernel(t, func(t *testing.T, k *vmtest.Kernel) {
 		// What package btf writes on the host (proven there against
 		// bpftool v7.7.0 and the BTF itself).
 		wantBTF, wantModule := hostHeader(t, k.File("vmlinux.btf"), ""), hostHeader(t, k.File("kheaders.ko"), k.File("vmlinux.btf"))
 		prog := buildSyscallsProgram(t, k)
-		vm := harness.Boot(t, vmtest.Config{Arch: arch, MemoryMB: 1024, Files: []vmtest.File{
+		vm := harness.Boot(t, vmtest.Config{Kernel: k, MemoryMB: 1024, Files: []vmtest.File{
 			{Path: "/bpf/syscalls.bpf.o", HostPath: prog},
 		}})
 

@@ -164,6 +164,9 @@ func (h *Harness) Start(ctx context.Context, cfg Config, dir string) (*VM, error
 		cpus = 1
 	}
 	cmdline := "console=" + m.console + " panic=-1 quiet"
+	if m.cmdline != "" {
+		cmdline += " " + m.cmdline
+	}
 	if !cfg.TmpfsRoot {
 		cmdline += " rootfstype=ramfs"
 	}

@@ -49,16 +49,17 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// TestSmoke boots each test kernel once and checks what the harness and kh
+// TestSmoke boots each test kernel (Linux 6.1 and 6.12, x86_64 and
+// arm64) once and checks what the harness and kh
 // rely on: the kernel's self-description, module loading, bulk transfers,
 // concurrency, timeouts and clear failures.
 func TestSmoke(t *testing.T) {
-	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
+	t.Parallel() // guests of different tests boot side by side
+	vmtest.ForEachKernel(t, func(t *testing.T, k *vmtest.Kernel) {
 		vm := harness.Boot(t, vmtest.Config{
-			Arch:  arch,
-			Files: []vmtest.File{vmtest.KernelFor(t, arch).KheadersModule()},
+			Kernel: k,
+			Files:  []vmtest.File{k.KheadersModule()},
 		})
-		k := vm.Kernel
 		if vm.Hello.Release != k.Release {
 			t.Errorf("guest release %q, want %q", vm.Hello.Release, k.Release)
 		}
@@ -269,8 +270,9 @@ func contains(list []string, s string) bool {
 // TestHarnessFails shows that the assertions fail when they should, and
 // that a guest that stops answering is killed instead of hanging the test.
 func TestHarnessFails(t *testing.T) {
-	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
-		vm := harness.Boot(t, vmtest.Config{Arch: arch})
+	t.Parallel() // guests of different tests boot side by side
+	vmtest.ForEachKernel(t, func(t *testing.T, k *vmtest.Kernel) {
+		vm := harness.Boot(t, vmtest.Config{Kernel: k})
 		r := vm.Run(t, "vmtest", "exit", "3", "it broke")
 		expectFailure(t, `["vmtest" "exit" "3" "it broke"]: exit status 3`, func(tb testing.TB) { r.OK(tb) })
 		expectFailure(t, "stderr: it broke", func(tb testing.TB) { r.OK(tb) })
@@ -299,8 +301,9 @@ func TestHarnessFails(t *testing.T) {
 // TestGuestCrash kills the guest's init in the middle of a step: the
 // kernel panics, qemu exits, and the step fails quoting the panic.
 func TestGuestCrash(t *testing.T) {
-	vmtest.ForEachArch(t, func(t *testing.T, arch vmtest.Arch) {
-		vm := harness.Boot(t, vmtest.Config{Arch: arch})
+	t.Parallel() // guests of different tests boot side by side
+	vmtest.ForEachKernel(t, func(t *testing.T, k *vmtest.Kernel) {
+		vm := harness.Boot(t, vmtest.Config{Kernel: k})
 		_, err := vm.Do(t.Context(), vmtest.Step{Op: vmtest.OpCrash})
 		if !errors.Is(err, vmtest.ErrVMExited) {
 			t.Fatalf("crash: err = %v, want ErrVMExited", err)
@@ -315,6 +318,7 @@ func TestGuestCrash(t *testing.T) {
 // TestBootFailure boots a kernel that cannot find its init: the boot fails
 // with the kernel's panic message instead of waiting for the timeout.
 func TestBootFailure(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	if testing.Short() {
 		t.Skip("vmtest: VM tests do not run in -short mode")
 	}
@@ -386,6 +390,7 @@ func TestUnpackTarXZ(t *testing.T) {
 
 // TestDocExample is the scenario of the package documentation.
 func TestDocExample(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	vm := harness.Boot(t, vmtest.Config{Arch: vmtest.ARM64})
 	r := vm.Run(t, "kh", "--version").OK(t)
 	if !bytes.HasPrefix(r.Stdout, []byte("kh version")) {
@@ -455,6 +460,7 @@ func expectFailure(t *testing.T, want string, f func(tb testing.TB)) {
 // need: a read-only 9p share of a host directory, a user-mode virtio
 // network device, and commands run as Android's shell user.
 func TestKernel612(t *testing.T) {
+	t.Parallel() // guests of different tests boot side by side
 	hostDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(hostDir, "hello"), []byte("from the host\n"), 0o644); err != nil {
 		t.Fatal(err)

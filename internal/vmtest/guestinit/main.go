@@ -21,6 +21,8 @@
 //	vmtest chroot DIR CMD...     run CMD with DIR as its root directory
 //	vmtest watch [FLAGS] CMD... [--trigger TRIGGER...]
 //	                             run a tracing tool, trigger its event, stop it
+//	vmtest chown UID:GID PATH... set owners (lchown)
+//	vmtest chmod MODE PATH...    set permission bits (octal)
 package main
 
 import (
@@ -36,7 +38,7 @@ func main() {
 	}
 	args := os.Args
 	if filepath.Base(args[0]) != "vmtest" || len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: vmtest echo|cat|exit|sleep|env|pwd|rendezvous|access ARGS...")
+		fmt.Fprintln(os.Stderr, "usage: vmtest echo|cat|id|exit|sleep|env|pwd|rendezvous|access|ifup|spawn|chroot|watch|chown|chmod ARGS...")
 		os.Exit(2)
 	}
 	os.Exit(tool(args[1], args[2:]))

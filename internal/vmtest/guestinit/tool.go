@@ -98,6 +98,10 @@ func tool(name string, args []string) int {
 		return chroot(args, fail)
 	case "watch":
 		return watch(args, fail)
+	case "chown":
+		return chown(args, fail)
+	case "chmod":
+		return chmod(args, fail)
 	default:
 		return fail("unknown subcommand")
 	}
@@ -411,4 +415,42 @@ wait:
 		return fail("%q not seen in the output of %s within %gs", *want, cmdArgs[0], *timeout)
 	}
 	return code
+}
+
+// chown sets the owner of PATHs (not following a final symlink): UID:GID,
+// numeric, the guest has no user database.
+func chown(args []string, fail func(string, ...any) int) int {
+	if len(args) < 2 {
+		return fail("want UID:GID PATH...")
+	}
+	u, g, ok := strings.Cut(args[0], ":")
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if !ok || err1 != nil || err2 != nil {
+		return fail("bad owner %q: want UID:GID", args[0])
+	}
+	for _, p := range args[1:] {
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return fail("%v", err)
+		}
+	}
+	return 0
+}
+
+// chmod sets the permission bits of PATHs to octal MODE, e.g. on sysfs
+// files, which a write step would write into instead.
+func chmod(args []string, fail func(string, ...any) int) int {
+	if len(args) < 2 {
+		return fail("want MODE PATH...")
+	}
+	m, err := strconv.ParseUint(args[0], 8, 32)
+	if err != nil || m > 0o7777 {
+		return fail("bad mode %q: want octal", args[0])
+	}
+	for _, p := range args[1:] {
+		if err := unix.Chmod(p, uint32(m)); err != nil {
+			return fail("%s: %v", p, err)
+		}
+	}
+	return 0
 }
