@@ -24,7 +24,7 @@ const (
 	androidShell   = "/system/bin/sh"
 	// definesHeader is a file kh may add to the trees it extracts
 	// (kh_defines.h, KBUILD_MODNAME); tar's tree does not have it.
-	definesHeader = "kh_defines.h"
+	definesHeader = kheaders.DefinesHeader
 )
 
 // androidEnv is the environment of `adb shell` (and of `su`, which keeps
