@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,38 +101,6 @@ func TestTinyBlocks(t *testing.T) {
 	}
 }
 
-// cpuBudget returns a context that is cancelled, failing the test, once
-// the process has used d of CPU time (user and system, all threads) from
-// now: a hang guard that a loaded machine does not trip.
-func cpuBudget(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
-	used := func() time.Duration {
-		var u syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-			t.Fatal(err)
-		}
-		return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-	}
-	start := used()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if used()-start > d {
-					t.Errorf("more than %v of CPU time", d)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return ctx, cancel
-}
-
 // endless is a reader of zeros that counts its reads.
 type endless struct{ reads atomic.Int64 }
 
@@ -190,7 +157,7 @@ func symlinkChain(n int) []tarEntry {
 // through a chain of 38, extract and all resolve into the tree. Each
 // symlink is resolved once: before the fix every hop scanned the list of
 // all symlinks, 100,000 x 38 x 100,000 steps (about 4 minutes; 40,000
-// took 41 s). A minute of CPU time (cpuBudget) is a hang guard, which a
+// took 41 s). A minute of CPU time (tk.CPUBudget) is a hang guard, which a
 // loaded machine does not bring closer; the extraction takes about a
 // second.
 func TestManySymlinks(t *testing.T) {
@@ -198,7 +165,7 @@ func TestManySymlinks(t *testing.T) {
 	archive := xzTool(t, makeTar(t, symlinkChain(n)), "-0")
 	stage := t.TempDir()
 	t.Cleanup(func() { makeWritable(stage) })
-	ctx, cancel := cpuBudget(t, time.Minute)
+	ctx, cancel := tk.CPUBudget(t, time.Minute, "the symlink check is not linear")
 	defer cancel()
 	st, err := Extract(ctx, archive, stage, DefaultLimits())
 	if err != nil {

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/khtool/kh/internal/testkernel"
 )
 
 // runBlocks returns an xz stream of n blocks, each decoding to the same
@@ -35,13 +36,13 @@ func runBlocks(n int) ([]byte, []byte) {
 // all blocks) needs 262,144^2 = 6.9e10 steps for it: on main, before the
 // fix, half as many blocks took 59 s, so this would take about 4
 // minutes of CPU; linear decoding takes about a second per mode. The
-// decode stops with an error after 60 s of CPU time (cpuBudget), a hang
+// decode stops with an error after 60 s of CPU time (testkernel.CPUBudget), a hang
 // guard far from either figure, and CPU time, unlike the wall clock,
 // does not grow on a loaded machine: the test does not time anything.
 func TestManyBlocksLinear(t *testing.T) {
 	const n = 256 << 10
 	data, plain := runBlocks(n)
-	ctx, cancel := cpuBudget(t, time.Minute)
+	ctx, cancel := testkernel.CPUBudget(t, time.Minute, "decoding is not linear in the blocks")
 	defer cancel()
 	for _, mode := range []string{"indexed", "prefix"} {
 		t.Run(mode, func(t *testing.T) {
@@ -68,37 +69,6 @@ func TestManyBlocksLinear(t *testing.T) {
 			}
 		})
 	}
-}
-
-// cpuBudget returns a context that is cancelled once the process has
-// used d of CPU time (user and system, all threads) from now.
-func cpuBudget(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
-	used := func() time.Duration {
-		var u syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-			t.Fatal(err)
-		}
-		return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-	}
-	start := used()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if used()-start > d {
-					t.Errorf("more than %v of CPU time: decoding is not linear in the blocks", d)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return ctx, cancel
 }
 
 // TestBlockCap: a stream may hold one block per MinBlockOutput bytes of
