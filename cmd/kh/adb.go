@@ -70,17 +70,20 @@ func (a *app) fetchADB(ctx context.Context, f *fetchFlags) (*kheaders.Tree, erro
 	if f.from != "" || f.loadModule {
 		return nil, usagef("--adb reads the device's own sources: not with --from or --load-module")
 	}
+	req, err := requireKind(f.require)
+	if err != nil {
+		return nil, err
+	}
 	d, err := a.openDevice(ctx, f.adb)
 	if err != nil {
 		return nil, err
 	}
-	opts := kheaders.Options{CacheDir: a.cacheDir(f.cache), AllowDisk: f.cache.allowDisk, Log: a.logger()}
-	switch f.require {
-	case "", "any":
-	case "kheaders":
-		opts.Require = kheaders.KindHeaders
-	default:
-		return nil, usagef("--require %q: want kheaders", f.require)
+	opts := kheaders.Options{
+		CacheDir:   a.cacheDir(f.cache),
+		AllowDisk:  f.cache.allowDisk,
+		MountTmpfs: f.cache.mountTmpfs,
+		Require:    req,
+		Log:        a.logger(),
 	}
 	t, _, err := adb.Fetch(ctx, d, opts)
 	return t, err

@@ -56,14 +56,19 @@ func (a *app) fetchOpts(f *fetchFlags) (kheaders.Options, error) {
 		return opts, usagef("--from and --build-id/--release are exclusive")
 	}
 	opts.Registry, opts.Remote = repo, q
-	switch f.require {
+	opts.Require, err = requireKind(f.require)
+	return opts, err
+}
+
+// requireKind is the tree kind --require asks for ("" for any).
+func requireKind(s string) (kheaders.Kind, error) {
+	switch s {
 	case "", "any":
+		return "", nil
 	case "kheaders":
-		opts.Require = kheaders.KindHeaders
-	default:
-		return opts, usagef("--require %q: want kheaders", f.require)
+		return kheaders.KindHeaders, nil
 	}
-	return opts, nil
+	return "", usagef("--require %q: want kheaders", s)
 }
 
 // fetch runs kheaders.Fetch with the command line's options.
