@@ -471,14 +471,7 @@ func (x *extractor) parentDir(entry, dir string) (int, error) {
 	}
 	// Create what is missing below it, one level at a time.
 	for end < len(dir) {
-		next := len(dir)
-		if i := strings.IndexByte(dir[end+1:], '/'); i >= 0 {
-			next = end + 1 + i
-		}
-		start := end + 1
-		if end == 0 {
-			start = 0
-		}
+		start, next := nextComponent(dir, end)
 		p, comp := dir[:next], dir[start:next]
 		if x.entries++; x.entries > x.lim.MaxEntries {
 			return -1, &ArchiveError{Err: fmt.Errorf("more than %d entries", x.lim.MaxEntries)}
@@ -525,14 +518,7 @@ func (x *extractor) openDir(p string) (int, error) {
 	}
 	fd := x.root
 	for end := 0; end < len(p); {
-		next := len(p)
-		if i := strings.IndexByte(p[end+1:], '/'); i >= 0 {
-			next = end + 1 + i
-		}
-		start := end + 1
-		if end == 0 {
-			start = 0
-		}
+		start, next := nextComponent(p, end)
 		nfd, ok := x.dirs.get(p[:next])
 		if !ok {
 			var err error
@@ -544,6 +530,20 @@ func (x *extractor) openDir(p string) (int, error) {
 		fd, end = nfd, next
 	}
 	return fd, nil
+}
+
+// nextComponent returns the bounds of the component of the relative path
+// p that follows offset end (0, or the index of a '/'): it is
+// p[start:next], and p[:next] is the path up to and including it.
+func nextComponent(p string, end int) (start, next int) {
+	next = len(p)
+	if i := strings.IndexByte(p[end+1:], '/'); i >= 0 {
+		next = end + 1 + i
+	}
+	if end == 0 {
+		return 0, next
+	}
+	return end + 1, next
 }
 
 func (x *extractor) writeFile(dirfd int, name, base string, mode uint32, size int64, r io.Reader) error {
